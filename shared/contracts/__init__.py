@@ -1,0 +1,1 @@
+"""Versioned message contracts: pydantic models are the source of truth."""

@@ -1,0 +1,50 @@
+"""What every message on the bus carries, whatever its kind."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+# Namespace for message ids derived from their cause: a re-published message keeps its id.
+MESSAGE_ID_NAMESPACE = uuid.UUID("4f5c3c0e-7d0b-4a55-9b1e-0d6f6b1f2a10")
+
+
+def derived_message_id(*cause: str) -> str:
+    """A stable message id computed from what caused the message (e.g. submission id + event)."""
+    return str(uuid.uuid5(MESSAGE_ID_NAMESPACE, "|".join(cause)))
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    """Base of every command and event. Unknown fields are ignored (additive minor versions)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    NAME: ClassVar[str]
+    MAJOR: ClassVar[int] = 1
+    MINOR: ClassVar[int] = 0
+
+    message_id: str = Field(
+        min_length=1, max_length=100, description="Stable id: a redelivery or re-publish keeps it."
+    )
+    correlation_id: str = Field(
+        min_length=1, max_length=100, description="Follows one submission through every service."
+    )
+    occurred_at: AwareDatetime = Field(description="When the producer created the message.")
+
+    @classmethod
+    def routing_key(cls) -> str:
+        """Event name plus major version, e.g. ``submission.received.v1``."""
+        return f"{cls.NAME}.v{cls.MAJOR}"
+
+    @classmethod
+    def schema_header(cls) -> dict[str, str]:
+        """AMQP headers naming the schema and its version."""
+        return {"x-schema": cls.NAME, "x-schema-version": f"{cls.MAJOR}.{cls.MINOR}"}

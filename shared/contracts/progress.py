@@ -1,0 +1,41 @@
+"""The progress family: aggregation's snapshots of a union's figures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.envelope import Message
+
+
+class Figures(BaseModel):
+    """Counters of one union for one scope (a phase or the whole program)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    received: int = Field(ge=0)
+    counted: int = Field(ge=0)
+    flagged: int = Field(ge=0)
+    excluded: int = Field(ge=0)
+    benefit_vnd: int = Field(ge=0)
+    distinct_authors: int = Field(ge=0)
+
+
+class ProgressUpdatedV1(Message):
+    """Snapshot of a union's subtree figures for one scope; ``revision`` only grows."""
+
+    NAME = "progress.updated"
+
+    union_code: str
+    level: str
+    program: str
+    scope: str = Field(description="'program' or a phase code.")
+    revision: int = Field(ge=1)
+    as_of: date
+    subtree: Figures
+    own: Figures
+    target: int | None = Field(None, ge=1)
+    percent: float | None = None
+    reached_on: date | None = None
+    days_ahead: int | None = None

@@ -1,0 +1,171 @@
+"""The submission family: the intake command and the events about one submission."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.contracts.envelope import Message
+
+UnionCode = str
+
+
+class RecognitionKind(StrEnum):
+    """Form of recognition the initiative claims (hình thức công nhận)."""
+
+    RECOGNITION_DECISION = "recognition_decision"  # quyết định công nhận sáng kiến
+    COMMENDATION_DECISION = "commendation_decision"  # quyết định khen thưởng
+    OTHER_DIRECT = "other_direct"  # hình thức trực tiếp khác
+    NONE = "none"  # chưa được công nhận
+
+
+class Recognition(BaseModel):
+    """The claimed recognition; a decision needs its number and date."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: RecognitionKind
+    decision_number: str | None = Field(None, max_length=100)
+    decision_date: date | None = None
+
+
+class Author(BaseModel):
+    """The member who files the initiative. Contact details never leave the submission service."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(max_length=200)
+    member_id: str | None = Field(None, max_length=50)
+    phone: str | None = Field(None, max_length=30)
+    email: str | None = Field(None, max_length=200)
+
+
+class SubmissionDraft(BaseModel):
+    """What a portal sends for one initiative, over HTTP or inside ``submission.submit.v1``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    union_code: UnionCode = Field(max_length=100, description="The member's direct union.")
+    submitted_at: AwareDatetime = Field(description="When the member submitted, with offset.")
+    title: str
+    field: str = Field(max_length=100, description="Domain of the initiative (lĩnh vực).")
+    situation: str = Field(description="Current situation (hiện trạng).")
+    solution: str = Field(description="The solution proposed (giải pháp).")
+    effect: str = Field(description="Effect obtained (hiệu quả).")
+    benefit_vnd: int = Field(description="Estimated benefit over one year, whole VND.")
+    recognition: Recognition
+    author: Author
+
+
+class SubmitV1(Message):
+    """Command: a portal asks for one initiative to be filed. ``message_id`` is its idempotency key."""
+
+    NAME = "submission.submit"
+
+    submission: SubmissionDraft
+
+
+class FieldError(BaseModel):
+    """One reason a submission was refused, naming the field."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    code: str
+    message: str
+
+
+class CountingFacts(BaseModel):
+    """What counting and roll-up need about a submission, carried so nobody calls back upstream."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    submission_id: str
+    union_code: UnionCode
+    union_path: list[UnionCode] = Field(description="Ancestors from the national node to the union.")
+    program: str
+    phase: str
+    submitted_at: AwareDatetime
+    local_date: date = Field(description="Local date of submitted_at in Asia/Ho_Chi_Minh.")
+    benefit_vnd: int
+    author_key: str = Field(description="Keyed hash of the author; no personal data.")
+
+
+class ReceivedV1(Message, CountingFacts):
+    """A submission was accepted and stored."""
+
+    NAME = "submission.received"
+
+    command_id: str | None = Field(None, description="message_id of the AMQP command, if any.")
+    title: str
+    field: str
+    situation: str
+    solution: str
+    effect: str
+    recognition_kind: RecognitionKind
+
+
+class RejectedV1(Message):
+    """An AMQP command could not be accepted; the reasons name the fields."""
+
+    NAME = "submission.rejected"
+
+    command_id: str
+    reasons: list[FieldError]
+
+
+class Verdict(StrEnum):
+    """Outcome of duplicate screening."""
+
+    EXACT_DUPLICATE = "exact_duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    UNIQUE = "unique"
+
+
+class Candidate(BaseModel):
+    """An earlier submission that resembles this one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    submission_id: str
+    score: float = Field(ge=0, le=1)
+
+
+class ScreenedV1(Message, CountingFacts):
+    """Dedup's verdict on a submission."""
+
+    NAME = "submission.screened"
+
+    verdict: Verdict
+    score: float = Field(ge=0, le=1)
+    best_match_id: str | None = None
+    candidates: list[Candidate] = Field(default_factory=list)
+    same_union: bool = False
+    same_author: bool = False
+    method_version: str
+
+
+class ReviewDecision(StrEnum):
+    """A reviewer's decision on a submission."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    CONFIRMED_DUPLICATE = "confirmed_duplicate"
+    NOT_DUPLICATE = "not_duplicate"
+    WITHDRAWN = "withdrawn"
+
+
+class ReviewedV1(Message, CountingFacts):
+    """A reviewer decided on a submission; ``sequence`` orders the decisions on one submission."""
+
+    NAME = "submission.reviewed"
+
+    review_id: str
+    sequence: int = Field(ge=1)
+    decision: ReviewDecision
+    duplicate_of: str | None = None
+    reason: str | None = None
+    reviewer_union: UnionCode
+    decided_at: AwareDatetime
+

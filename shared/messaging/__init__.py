@@ -1,0 +1,1 @@
+"""Broker topology, transactional outbox and inbox, consumers."""

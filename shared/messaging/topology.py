@@ -1,0 +1,136 @@
+"""The whole broker topology, declared in one place.
+
+One topic exchange carries every command and event, routed by ``<event>.v<major>``. Each consumer
+gets one durable quorum queue per (service, event) with a delivery limit; a message that exhausts it,
+or that a service refuses as poison, lands in that queue's own dead-letter queue. Dead-lettering is
+at-least-once (``x-dead-letter-strategy``), so a refused message is never dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+
+EVENTS_EXCHANGE = RabbitExchange("sangkien.events", type=ExchangeType.TOPIC, durable=True)
+DEAD_LETTER_EXCHANGE = RabbitExchange("sangkien.dead", type=ExchangeType.DIRECT, durable=True)
+
+DELIVERY_LIMIT = 10
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A durable quorum queue, the routing keys bound to it, and its dead-letter queue."""
+
+    name: str
+    routing_keys: tuple[str, ...]
+    message_ttl_ms: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dead_letter_name(self) -> str:
+        """Name of this queue's dead-letter queue."""
+        return f"{self.name}.dlq"
+
+    def arguments(self) -> dict[str, Any]:
+        """Queue arguments: quorum type, delivery limit, at-least-once dead-lettering."""
+        args: dict[str, Any] = {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+            "x-dead-letter-routing-key": self.name,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+        if self.message_ttl_ms is not None:
+            args["x-message-ttl"] = self.message_ttl_ms
+        return args
+
+    def queue(self) -> RabbitQueue:
+        """The queue as FastStream consumes it (declared by ``declare_topology``, not by FastStream)."""
+        return RabbitQueue(
+            self.name,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            arguments=self.arguments(),  # type: ignore[arg-type]
+            declare=False,
+        )
+
+    def dead_letter_queue(self) -> RabbitQueue:
+        """The dead-letter queue; it keeps what it holds until an operator replays or drops it."""
+        return RabbitQueue(
+            self.dead_letter_name,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            arguments={"x-queue-type": "quorum"},  # type: ignore[arg-type]
+            declare=False,
+        )
+
+
+def _consumer(service: str, routing_key: str) -> QueueSpec:
+    return QueueSpec(name=f"{service}.{routing_key}", routing_keys=(routing_key,))
+
+
+# (service, event) → queue. Every event of the catalog is bound to at least one queue, so a
+# mandatory publish that comes back unroutable means the topology is wrong, never "no listener".
+SUBMIT_COMMANDS = _consumer("submission", "submission.submit.v1")
+SUBMISSION_SCREENED = _consumer("submission", "submission.screened.v1")
+DEDUP_RECEIVED = _consumer("dedup", "submission.received.v1")
+DEDUP_REVIEWED = _consumer("dedup", "submission.reviewed.v1")
+AGGREGATION_SCREENED = _consumer("aggregation", "submission.screened.v1")
+AGGREGATION_REVIEWED = _consumer("aggregation", "submission.reviewed.v1")
+NOTIFY_PROGRESS = _consumer("notify", "progress.updated.v1")
+# Feeds read outside the system: the portals' outcomes of their commands, and the operators'
+# record of milestones and notices. They expire so that an absent reader cannot fill the disk.
+PORTAL_OUTCOMES = QueueSpec(
+    name="portal.outcomes",
+    routing_keys=("submission.received.v1", "submission.rejected.v1"),
+    message_ttl_ms=7 * DAY_MS,
+)
+AUDIT_NOTICES = QueueSpec(
+    name="audit.notices",
+    routing_keys=(
+        "milestone.reached.v1",
+        "notification.delivered.v1",
+        "notification.failed.v1",
+    ),
+    message_ttl_ms=30 * DAY_MS,
+)
+
+ALL_QUEUES: tuple[QueueSpec, ...] = (
+    SUBMIT_COMMANDS,
+    SUBMISSION_SCREENED,
+    DEDUP_RECEIVED,
+    DEDUP_REVIEWED,
+    AGGREGATION_SCREENED,
+    AGGREGATION_REVIEWED,
+    NOTIFY_PROGRESS,
+    PORTAL_OUTCOMES,
+    AUDIT_NOTICES,
+)
+
+
+async def declare_topology(broker: RabbitBroker) -> None:
+    """Declare exchanges, queues, dead-letter queues and bindings (idempotent)."""
+    events = await broker.declare_exchange(EVENTS_EXCHANGE)
+    dead = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
+    for spec in ALL_QUEUES:
+        for queue, exchange, keys in (
+            (spec.queue(), events, spec.routing_keys),
+            (spec.dead_letter_queue(), dead, (spec.name,)),
+        ):
+            declared = await broker.declare_queue(_declaring(queue))
+            for key in keys:
+                await declared.bind(exchange, routing_key=key)
+
+
+def _declaring(queue: RabbitQueue) -> RabbitQueue:
+    """The same queue with declaration on (consumers use it passively)."""
+    return RabbitQueue(
+        queue.name,
+        queue_type=QueueType.QUORUM,
+        durable=True,
+        arguments=queue.arguments,  # type: ignore[arg-type]
+    )

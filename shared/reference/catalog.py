@@ -1,0 +1,33 @@
+"""All reference data of one deployment, loaded together from the reference folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.reference.calendar import Program, load_program
+from shared.reference.targets import Target, load_targets
+from shared.reference.unions import UnionTree, load_union_tree
+
+UNION_FILES = ("unions_top.csv", "unions_lower.csv.gz")
+TARGET_FILES = ("targets_known.csv", "targets_generated.csv")
+PROGRAM_FILE = "program.yaml"
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """The union tree, the program calendar and the targets."""
+
+    tree: UnionTree
+    program: Program
+    targets: dict[tuple[str, str], Target]
+
+
+def load_reference(folder: Path) -> ReferenceData:
+    """Load and validate every reference file in ``folder`` (missing optional files are skipped)."""
+    tree = load_union_tree(p for name in UNION_FILES if (p := folder / name).exists())
+    program = load_program(folder / PROGRAM_FILE)
+    targets = load_targets(
+        (p for name in TARGET_FILES if (p := folder / name).exists()), tree, program
+    )
+    return ReferenceData(tree=tree, program=program, targets=targets)

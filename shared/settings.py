@@ -1,0 +1,63 @@
+"""Settings shared by every service, read from environment variables (prefix ``SANGKIEN_``).
+
+Every field is documented in ``docs/settings.md``; a test keeps that file in step with this model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CommonSettings(BaseSettings):
+    """What every service process needs: where the broker, its database and the reference data are."""
+
+    model_config = SettingsConfigDict(env_prefix="SANGKIEN_", extra="ignore")
+
+    broker_url: str = Field(
+        "amqp://guest:guest@127.0.0.1:5672/",
+        description="AMQP URL of the RabbitMQ node or cluster.",
+    )
+    database_url: str = Field(
+        "",
+        description=(
+            "SQLAlchemy async URL of this service's own database "
+            "(sqlite+aiosqlite:///path or postgresql+asyncpg://...). "
+            "Empty: a SQLite file under .run/<service>.sqlite3."
+        ),
+    )
+    reference_dir: Path = Field(
+        REPO_ROOT / "reference",
+        description="Folder holding the union tree, program calendar and targets files.",
+    )
+    http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    http_port: int = Field(8000, description="Port the HTTP API listens on.")
+    prefetch: int = Field(
+        50, ge=1, le=1000, description="Unacknowledged messages per subscriber (bounded)."
+    )
+    relay_enabled: bool = Field(
+        True,
+        description=(
+            "Run the outbox relay inside this process. Turn off only when a separate relay "
+            "process publishes this service's outbox."
+        ),
+    )
+    relay_batch: int = Field(
+        500, ge=1, le=5000, description="Outbox rows published per relay round (confirm window)."
+    )
+    relay_idle_seconds: float = Field(
+        0.5, gt=0, description="How long the relay waits for new outbox rows before polling again."
+    )
+    log_level: str = Field("INFO", description="Log level of the JSON logs.")
+
+    def database_url_for(self, service: str) -> str:
+        """The configured database URL, or the embedded SQLite default for ``service``."""
+        if self.database_url:
+            return self.database_url
+        run_dir = REPO_ROOT / ".run"
+        run_dir.mkdir(exist_ok=True)
+        return f"sqlite+aiosqlite:///{run_dir / f'{service}.sqlite3'}"
