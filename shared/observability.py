@@ -79,7 +79,8 @@ def correlation(correlation_id: str, **fields: str) -> Iterator[None]:
 
 MESSAGES_CONSUMED = Counter(
     "sangkien_messages_consumed_total",
-    "Messages taken from a queue, by queue and outcome (processed, duplicate, rejected, dead_lettered, retried).",
+    "Messages taken from a queue, by queue and outcome "
+    "(processed, duplicate, rejected, dead_lettered, retried).",
     ["queue", "outcome"],
 )
 HANDLER_SECONDS = Histogram(

@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class CommonSettings(BaseSettings):
-    """What every service process needs: where the broker, its database and the reference data are."""
+    """What every service process needs: the broker, its database, the reference data."""
 
     model_config = SettingsConfigDict(env_prefix="SANGKIEN_", extra="ignore")
 

@@ -18,11 +18,13 @@ from shared.contracts.milestone import MilestoneReachedV1
 from shared.contracts.notification import NotificationDeliveredV1, NotificationFailedV1
 from shared.contracts.progress import ProgressUpdatedV1
 from shared.contracts.submission import (
+    FieldError,
     ReceivedV1,
     RejectedV1,
     ReviewedV1,
     ScreenedV1,
     SubmitV1,
+    field_errors,
 )
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -32,7 +34,7 @@ M = TypeVar("M", bound=Message)
 class ContractError(ValueError):
     """A message that no contract accepts: malformed JSON, unknown schema or version, bad field."""
 
-    def __init__(self, code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, code: str, detail: str, errors: list[FieldError] | None = None) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
@@ -92,10 +94,7 @@ class Registry:
         try:
             return want.model_validate(data)
         except ValidationError as exc:
-            errors = [
-                {"field": ".".join(str(p) for p in e["loc"]), "code": e["type"], "message": e["msg"]}
-                for e in exc.errors()
-            ]
+            errors = field_errors(exc)
             raise ContractError("invalid_field", f"{len(errors)} invalid field(s)", errors) from exc
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.contracts.envelope import Message
 
@@ -18,6 +19,22 @@ class RecognitionKind(StrEnum):
     COMMENDATION_DECISION = "commendation_decision"  # quyết định khen thưởng
     OTHER_DIRECT = "other_direct"  # hình thức trực tiếp khác
     NONE = "none"  # chưa được công nhận
+
+
+class InitiativeField(StrEnum):
+    """Domain of an initiative (lĩnh vực)."""
+
+    PRODUCTION = "production"  # sản xuất, kinh doanh
+    ENERGY_SAVING = "energy_saving"  # tiết kiệm năng lượng, vật tư
+    EDUCATION = "education"  # giáo dục, đào tạo
+    HEALTH = "health"  # y tế, chăm sóc sức khỏe
+    ADMINISTRATIVE_REFORM = "administrative_reform"  # cải cách hành chính
+    DIGITAL_TRANSFORMATION = "digital_transformation"  # chuyển đổi số
+    SAFETY = "safety"  # an toàn, vệ sinh lao động
+    AGRICULTURE = "agriculture"  # nông nghiệp
+    SERVICES = "services"  # dịch vụ
+    COVID_RESPONSE = "covid_response"  # phòng, chống dịch Covid-19
+    OTHER = "other"
 
 
 class Recognition(BaseModel):
@@ -49,17 +66,17 @@ class SubmissionDraft(BaseModel):
     union_code: UnionCode = Field(max_length=100, description="The member's direct union.")
     submitted_at: AwareDatetime = Field(description="When the member submitted, with offset.")
     title: str
-    field: str = Field(max_length=100, description="Domain of the initiative (lĩnh vực).")
+    field: InitiativeField = Field(description="Domain of the initiative (lĩnh vực).")
     situation: str = Field(description="Current situation (hiện trạng).")
     solution: str = Field(description="The solution proposed (giải pháp).")
     effect: str = Field(description="Effect obtained (hiệu quả).")
-    benefit_vnd: int = Field(description="Estimated benefit over one year, whole VND.")
+    benefit_vnd: int = Field(strict=True, description="Estimated benefit over one year, whole VND.")
     recognition: Recognition
     author: Author
 
 
 class SubmitV1(Message):
-    """Command: a portal asks for one initiative to be filed. ``message_id`` is its idempotency key."""
+    """Command: a portal files one initiative; ``message_id`` is its idempotency key."""
 
     NAME = "submission.submit"
 
@@ -76,6 +93,18 @@ class FieldError(BaseModel):
     message: str
 
 
+def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    """pydantic's errors as field-level reasons, with dotted field paths."""
+    return [
+        FieldError(
+            field=prefix + ".".join(str(part) for part in error["loc"]),
+            code=error["type"],
+            message=error["msg"],
+        )
+        for error in exc.errors()
+    ]
+
+
 class CountingFacts(BaseModel):
     """What counting and roll-up need about a submission, carried so nobody calls back upstream."""
 
@@ -83,7 +112,9 @@ class CountingFacts(BaseModel):
 
     submission_id: str
     union_code: UnionCode
-    union_path: list[UnionCode] = Field(description="Ancestors from the national node to the union.")
+    union_path: list[UnionCode] = Field(
+        description="Ancestors from the national node to the union."
+    )
     program: str
     phase: str
     submitted_at: AwareDatetime
@@ -99,7 +130,7 @@ class ReceivedV1(Message, CountingFacts):
 
     command_id: str | None = Field(None, description="message_id of the AMQP command, if any.")
     title: str
-    field: str
+    field: InitiativeField
     situation: str
     solution: str
     effect: str
@@ -168,4 +199,3 @@ class ReviewedV1(Message, CountingFacts):
     reason: str | None = None
     reviewer_union: UnionCode
     decided_at: AwareDatetime
-

@@ -49,6 +49,15 @@ async def _raw_body(message: Any) -> bytes:
     return bytes(message.body)
 
 
+def schema_of(message: RabbitMessageType) -> str:
+    """The ``<event>.v<major>`` a delivery claims: its schema headers, else its routing key."""
+    headers = message.headers or {}
+    name, version = headers.get("x-schema"), headers.get("x-schema-version")
+    if isinstance(name, str) and isinstance(version, str):
+        return f"{name}.v{version.split('.')[0]}"
+    return message.raw_message.routing_key or ""
+
+
 async def dead_letter(
     broker: RabbitBroker, spec: QueueSpec, message: RabbitMessageType, reason: str
 ) -> None:
@@ -104,7 +113,7 @@ def subscribe(
 
     async def _apply(body: bytes, message: RabbitMessageType) -> str:
         try:
-            event = CATALOG.parse(message.raw_message.routing_key or "", body, model)
+            event = CATALOG.parse(schema_of(message), body, model)
         except ContractError as error:
             return await _refuse(message, error)
         if event.message_id != message.message_id:

@@ -9,6 +9,7 @@ they are published again with the same ``message_id``; consumers' inboxes make t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import sqlalchemy as sa
@@ -90,10 +91,8 @@ class OutboxRelay:
                 continue
             if published < self._batch:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
-                except TimeoutError:
-                    pass
 
     async def publish_pending(self) -> int:
         """Publish one batch of outbox rows in id order; returns how many were published."""

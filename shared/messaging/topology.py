@@ -1,9 +1,9 @@
 """The whole broker topology, declared in one place.
 
-One topic exchange carries every command and event, routed by ``<event>.v<major>``. Each consumer
-gets one durable quorum queue per (service, event) with a delivery limit; a message that exhausts it,
-or that a service refuses as poison, lands in that queue's own dead-letter queue. Dead-lettering is
-at-least-once (``x-dead-letter-strategy``), so a refused message is never dropped silently.
+One topic exchange carries every command and event, routed by ``<event>.v<major>``. Each
+consumer gets one durable quorum queue per (service, event) with a delivery limit; a message that
+exhausts it, or that a service refuses as poison, lands in that queue's own dead-letter queue.
+Dead-lettering is at-least-once (``x-dead-letter-strategy``): a refused message is never lost.
 """
 
 from __future__ import annotations
@@ -48,25 +48,19 @@ class QueueSpec:
             args["x-message-ttl"] = self.message_ttl_ms
         return args
 
-    def queue(self) -> RabbitQueue:
-        """The queue as FastStream consumes it (declared by ``declare_topology``, not by FastStream)."""
-        return RabbitQueue(
-            self.name,
-            queue_type=QueueType.QUORUM,
-            durable=True,
-            arguments=self.arguments(),  # type: ignore[arg-type]
-            declare=False,
-        )
+    def queue(self, *, declare: bool = False) -> RabbitQueue:
+        """The queue; consumers use it passively, ``declare_topology`` declares it."""
+        return _quorum(self.name, self.arguments(), declare)
 
-    def dead_letter_queue(self) -> RabbitQueue:
+    def dead_letter_queue(self, *, declare: bool = False) -> RabbitQueue:
         """The dead-letter queue; it keeps what it holds until an operator replays or drops it."""
-        return RabbitQueue(
-            self.dead_letter_name,
-            queue_type=QueueType.QUORUM,
-            durable=True,
-            arguments={"x-queue-type": "quorum"},  # type: ignore[arg-type]
-            declare=False,
-        )
+        return _quorum(self.dead_letter_name, {"x-queue-type": "quorum"}, declare)
+
+
+def _quorum(name: str, arguments: dict[str, Any], declare: bool) -> RabbitQueue:
+    return RabbitQueue(  # type: ignore[call-overload]
+        name, queue_type=QueueType.QUORUM, durable=True, arguments=arguments, declare=declare
+    )
 
 
 def _consumer(service: str, routing_key: str) -> QueueSpec:
@@ -117,20 +111,8 @@ async def declare_topology(broker: RabbitBroker) -> None:
     events = await broker.declare_exchange(EVENTS_EXCHANGE)
     dead = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
     for spec in ALL_QUEUES:
-        for queue, exchange, keys in (
-            (spec.queue(), events, spec.routing_keys),
-            (spec.dead_letter_queue(), dead, (spec.name,)),
-        ):
-            declared = await broker.declare_queue(_declaring(queue))
-            for key in keys:
-                await declared.bind(exchange, routing_key=key)
-
-
-def _declaring(queue: RabbitQueue) -> RabbitQueue:
-    """The same queue with declaration on (consumers use it passively)."""
-    return RabbitQueue(
-        queue.name,
-        queue_type=QueueType.QUORUM,
-        durable=True,
-        arguments=queue.arguments,  # type: ignore[arg-type]
-    )
+        queue = await broker.declare_queue(spec.queue(declare=True))
+        for key in spec.routing_keys:
+            await queue.bind(events, routing_key=key)
+        dead_letters = await broker.declare_queue(spec.dead_letter_queue(declare=True))
+        await dead_letters.bind(dead, routing_key=spec.name)

@@ -28,14 +28,69 @@ GRASSROOTS_TOTAL = 130_000
 CENTRAL_SHARE = 0.12
 INITIATIVES_PER_GRASSROOTS = 7.7  # ≈ 1,000,000 national target / 130,000 grassroots unions
 
-PLACE = (
-    "An Bình Hòa Phú Thạnh Tân Long Hưng Đông Tây Nam Bắc Xuân Thuận Lộc Phước Sơn Thủy Minh "
-    "Quang Trung Vĩnh Hải Lâm Thành Gia Kim Ngọc Hồng Mỹ Hiệp Khánh Định Yên Cẩm Đức Thái Hà Lạc"
-).split()
-INDUSTRY = (
-    "Dệt may|Cơ khí|Xây dựng|Điện tử|Thực phẩm|Vận tải|Thương mại|Dược phẩm|Giày da|Nhựa|Thép|"
-    "Chế biến gỗ|Bao bì|Chế biến thủy sản|Logistics|Phần mềm|Cao su|Xi măng|Điện lực|May mặc"
-).split("|")
+PLACE = [
+    "An",
+    "Bình",
+    "Hòa",
+    "Phú",
+    "Thạnh",
+    "Tân",
+    "Long",
+    "Hưng",
+    "Đông",
+    "Tây",
+    "Nam",
+    "Bắc",
+    "Xuân",
+    "Thuận",
+    "Lộc",
+    "Phước",
+    "Sơn",
+    "Thủy",
+    "Minh",
+    "Quang",
+    "Trung",
+    "Vĩnh",
+    "Hải",
+    "Lâm",
+    "Thành",
+    "Gia",
+    "Kim",
+    "Ngọc",
+    "Hồng",
+    "Mỹ",
+    "Hiệp",
+    "Khánh",
+    "Định",
+    "Yên",
+    "Cẩm",
+    "Đức",
+    "Thái",
+    "Hà",
+    "Lạc",
+]
+INDUSTRY = [
+    "Dệt may",
+    "Cơ khí",
+    "Xây dựng",
+    "Điện tử",
+    "Thực phẩm",
+    "Vận tải",
+    "Thương mại",
+    "Dược phẩm",
+    "Giày da",
+    "Nhựa",
+    "Thép",
+    "Chế biến gỗ",
+    "Bao bì",
+    "Chế biến thủy sản",
+    "Logistics",
+    "Phần mềm",
+    "Cao su",
+    "Xi măng",
+    "Điện lực",
+    "May mặc",
+]
 COMPANY_FORM = ("Công ty TNHH", "Công ty Cổ phần", "Công ty TNHH MTV")
 PUBLIC_UNITS = (
     "Trường Mầm non",
@@ -54,7 +109,12 @@ PROVINCE_SECTORS = (
     ("gd", "Công đoàn ngành Giáo dục"),
     ("yt", "Công đoàn ngành Y tế"),
 )
-HEAVY = {"ldld-ho-chi-minh": 14.0, "ldld-ha-noi": 11.0, "ldld-binh-duong": 6.0, "ldld-dong-nai": 5.0}
+HEAVY = {
+    "ldld-ho-chi-minh": 14.0,
+    "ldld-ha-noi": 11.0,
+    "ldld-binh-duong": 6.0,
+    "ldld-dong-nai": 5.0,
+}
 
 
 def _place(rng: random.Random) -> str:
@@ -65,7 +125,9 @@ def _grassroots(rng: random.Random, parent: str, count: int) -> list[Union]:
     units = []
     for index in range(1, count + 1):
         if rng.random() < 0.6:
-            name = f"Công đoàn cơ sở {rng.choice(COMPANY_FORM)} {rng.choice(INDUSTRY)} {_place(rng)}"
+            name = (
+                f"Công đoàn cơ sở {rng.choice(COMPANY_FORM)} {rng.choice(INDUSTRY)} {_place(rng)}"
+            )
             cluster = f"{parent}.cum-doanh-nghiep"
         else:
             name = f"Công đoàn cơ sở {rng.choice(PUBLIC_UNITS)} {_place(rng)}"
@@ -93,8 +155,15 @@ def generate_lower_tree(top: list[Union], seed: int = SEED) -> list[Union]:
         for suffix, label in PROVINCE_SECTORS[: rng.randint(2, 4)]:
             code = f"{province.code}.{suffix}"
             if code not in existing:
-                middles.append(Union(code, f"{label} {province.name.split(' ', 4)[-1]}", "sector",
-                                     province.code, f"{province.code}.cum-nganh"))
+                middles.append(
+                    Union(
+                        code,
+                        f"{label} {province.name.split(' ', 4)[-1]}",
+                        "sector",
+                        province.code,
+                        f"{province.code}.cum-nganh",
+                    )
+                )
         for index in range(1, max(6, grassroots // 180) + 1):
             middles.append(
                 Union(
@@ -106,7 +175,9 @@ def generate_lower_tree(top: list[Union], seed: int = SEED) -> list[Union]:
                 )
             )
         lower.extend(m for m in middles if m.code not in existing)
-        for middle, count in zip(middles, _split(rng, grassroots, [1.0] * len(middles)), strict=True):
+        for middle, count in zip(
+            middles, _split(rng, grassroots, [1.0] * len(middles)), strict=True
+        ):
             lower.extend(_grassroots(rng, middle.code, count))
     centrals = [u for u in top if u.level == "central_sector"]
     per_central = _split(rng, round(GRASSROOTS_TOTAL * CENTRAL_SHARE), [1.0] * len(centrals))
@@ -123,7 +194,9 @@ def generate_lower_tree(top: list[Union], seed: int = SEED) -> list[Union]:
                 )
             )
         lower.extend(m for m in middles if m.code not in existing)
-        for middle, count in zip(middles, _split(rng, grassroots, [1.0] * len(middles)), strict=True):
+        for middle, count in zip(
+            middles, _split(rng, grassroots, [1.0] * len(middles)), strict=True
+        ):
             lower.extend(_grassroots(rng, middle.code, count))
     return lower
 
@@ -140,12 +213,16 @@ def generate_targets(
             while code is not None:
                 grassroots_below[code] += 1
                 code = parents[code]
-    rows = []
+    rows: list[tuple[str, str, int]] = []
     for unit in (*top, *lower):
         if unit.level not in {"province", "central_sector", "district"}:
             continue
         program = max(10, int(round(grassroots_below[unit.code] * INITIATIVES_PER_GRASSROOTS, -1)))
-        shares = {"program": program, "phase-1": round(program * 0.3), "phase-2": round(program * 0.7)}
+        shares = {
+            "program": program,
+            "phase-1": round(program * 0.3),
+            "phase-2": round(program * 0.7),
+        }
         if unit.level == "district":
             shares = {"program": program}
         rows.extend(
@@ -162,7 +239,9 @@ def render_lower_tree(lower: list[Union]) -> bytes:
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(COLUMNS)
     for unit in lower:
-        writer.writerow([unit.code, unit.name, unit.level, unit.parent_code or "", unit.cluster or ""])
+        writer.writerow(
+            [unit.code, unit.name, unit.level, unit.parent_code or "", unit.cluster or ""]
+        )
     return gzip.compress(text.getvalue().encode("utf-8"), mtime=0)
 
 

@@ -45,7 +45,9 @@ def load_targets(
                         union_code=row["union_code"].strip(),
                         scope=row["scope"].strip(),
                         assigned=int(row["assigned"]),
-                        self_set=int(row["self_set"]) if (row.get("self_set") or "").strip() else None,
+                        self_set=int(row["self_set"])
+                        if (row.get("self_set") or "").strip()
+                        else None,
                     )
                 except (KeyError, ValueError, AttributeError) as exc:
                     raise ReferenceDataError(f"{path}:{line}: malformed target row: {exc}") from exc

@@ -1,4 +1,4 @@
-"""The four-level union tree: national → province / central sector → district / sector → grassroots."""
+"""The union tree: national → province / central sector → district / sector → grassroots."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ class UnionTree:
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the caller
+    return open(path, encoding="utf-8", newline="")
 
 
 def read_union_rows(path: Path) -> Iterator[tuple[int, Union]]:
@@ -98,12 +98,15 @@ def read_union_rows(path: Path) -> Iterator[tuple[int, Union]]:
                 raise ReferenceDataError(f"{path}:{line}: empty code")
             if level not in LEVELS:
                 raise ReferenceDataError(f"{path}:{line}: unknown level {level!r} for {code}")
-            yield line, Union(
-                code=code,
-                name=(row.get("name") or "").strip(),
-                level=level,
-                parent_code=(row.get("parent_code") or "").strip() or None,
-                cluster=(row.get("cluster") or "").strip() or None,
+            yield (
+                line,
+                Union(
+                    code=code,
+                    name=(row.get("name") or "").strip(),
+                    level=level,
+                    parent_code=(row.get("parent_code") or "").strip() or None,
+                    cluster=(row.get("cluster") or "").strip() or None,
+                ),
             )
 
 

@@ -1,0 +1,76 @@
+"""``python -m services.submission``: serve the API and consumers, manage API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from services.submission.app import create_app
+from services.submission.auth import create_client
+from services.submission.context import MIGRATIONS, SERVICE
+from services.submission.settings import SubmissionSettings
+from shared.db import make_engine, make_sessionmaker, migrate
+from shared.observability import configure_logging
+from shared.reference.catalog import load_reference
+
+cli = typer.Typer(help="Submission service of the sáng kiến pipeline.", no_args_is_help=True)
+keys = typer.Typer(help="Portal API keys.", no_args_is_help=True)
+cli.add_typer(keys, name="keys")
+
+
+@cli.command()
+def serve() -> None:
+    """Serve the HTTP API and the AMQP consumers until SIGTERM or Ctrl-C."""
+    settings = SubmissionSettings()
+    configure_logging(SERVICE, settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the OpenAPI document of the HTTP API."""
+    typer.echo(json.dumps(create_app().openapi(), indent=2, ensure_ascii=False))
+
+
+@keys.command("create")
+def create_key(
+    name: Annotated[str, typer.Option(help="Who the key is for, e.g. 'portal Hà Nội'.")],
+    scope: Annotated[list[str], typer.Option(help="Union code whose subtree the key covers.")],
+    contacts: Annotated[bool, typer.Option(help="May the key read authors' contacts?")] = False,
+) -> None:
+    """Create a portal API key and print it (it is shown only once)."""
+    settings = SubmissionSettings()
+
+    async def _create() -> str:
+        engine = make_engine(settings.database_url_for(SERVICE))
+        await migrate(engine, MIGRATIONS)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await create_client(
+                    session,
+                    name=name,
+                    scopes=scope,
+                    tree=load_reference(settings.reference_dir).tree,
+                    can_see_contacts=contacts,
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        typer.echo(asyncio.run(_create()))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+if __name__ == "__main__":
+    cli()

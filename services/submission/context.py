@@ -1,0 +1,40 @@
+"""Composition root of the submission service: settings, reference data, runtime, policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from services.submission.intake import IntakePolicy
+from services.submission.settings import SubmissionSettings
+from services.submission.validation import Limits
+from shared.reference.catalog import ReferenceData, load_reference
+from shared.runtime import Runtime
+
+SERVICE = "submission"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class SubmissionContext:
+    """Everything the routes and handlers of this service use, built once per process."""
+
+    settings: SubmissionSettings
+    reference: ReferenceData
+    runtime: Runtime
+    policy: IntakePolicy
+
+    @classmethod
+    def build(cls, settings: SubmissionSettings) -> SubmissionContext:
+        """Load the reference data and wire the runtime."""
+        reference = load_reference(settings.reference_dir)
+        policy = IntakePolicy(
+            reference=reference,
+            limits=Limits(
+                max_benefit_vnd=settings.max_benefit_vnd,
+                future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
+            ),
+            author_key_secret=settings.author_key_secret.encode(),
+        )
+        return cls(settings, reference, Runtime(SERVICE, settings, MIGRATIONS), policy)

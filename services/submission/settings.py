@@ -1,0 +1,29 @@
+"""Settings of the submission service (environment variables, prefix ``SANGKIEN_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import CommonSettings
+
+
+class SubmissionSettings(CommonSettings):
+    """Intake limits and secrets on top of the common settings."""
+
+    author_key_secret: str = Field(
+        "embedded-default-change-me",
+        description=(
+            "Secret of the keyed hash that stands for an author in events. Set it in production; "
+            "changing it changes every author key."
+        ),
+    )
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest HTTP request body accepted (413 beyond)."
+    )
+    max_batch: int = Field(1000, ge=1, le=1000, description="Most submissions in one batch.")
+    max_benefit_vnd: int = Field(
+        10**13, ge=0, description="Largest benefit value accepted (VND, one year)."
+    )
+    future_tolerance_minutes: int = Field(
+        10, ge=0, description="How far in the future submitted_at may lie (clock skew)."
+    )

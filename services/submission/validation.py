@@ -1,0 +1,176 @@
+"""Validation and normalisation of a submission draft: pure functions, field-level reasons."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from shared.contracts.submission import FieldError, RecognitionKind, SubmissionDraft
+from shared.reference.calendar import Phase, local_date
+from shared.reference.catalog import ReferenceData
+
+TEXT_LIMITS = {
+    "title": (5, 300),
+    "situation": (10, 10_000),
+    "solution": (10, 10_000),
+    "effect": (10, 10_000),
+}
+DECISION_KINDS = {RecognitionKind.RECOGNITION_DECISION, RecognitionKind.COMMENDATION_DECISION}
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9 .-]{8,15}$")
+
+
+def normalise_text(text: str) -> str:
+    """NFC, no control characters, runs of spaces folded, at most one blank line, trimmed."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that come from settings."""
+
+    max_benefit_vnd: int
+    future_tolerance: timedelta
+
+
+@dataclass(frozen=True)
+class AcceptedDraft:
+    """A draft that passed validation, normalised, with its place in the tree and calendar."""
+
+    draft: SubmissionDraft
+    union_path: tuple[str, ...]
+    phase: Phase
+    local_date: date
+
+
+def _check_text(draft: SubmissionDraft, errors: list[FieldError]) -> dict[str, str]:
+    cleaned = {}
+    for name, (shortest, longest) in TEXT_LIMITS.items():
+        value = normalise_text(getattr(draft, name))
+        cleaned[name] = value
+        if len(value) < shortest:
+            errors.append(
+                FieldError(
+                    field=name, code="too_short", message=f"needs at least {shortest} characters"
+                )
+            )
+        elif len(value) > longest:
+            errors.append(
+                FieldError(
+                    field=name, code="too_long", message=f"allows at most {longest} characters"
+                )
+            )
+    return cleaned
+
+
+def _check_author(draft: SubmissionDraft, errors: list[FieldError]) -> dict[str, str | None]:
+    author = draft.author
+    name = normalise_text(author.name)
+    if not name:
+        errors.append(FieldError(field="author.name", code="missing", message="is required"))
+    if author.email is not None and not _EMAIL.match(author.email.strip()):
+        errors.append(
+            FieldError(
+                field="author.email", code="invalid_email", message="is not an e-mail address"
+            )
+        )
+    if author.phone is not None and not _PHONE.match(author.phone.strip()):
+        errors.append(
+            FieldError(field="author.phone", code="invalid_phone", message="is not a phone number")
+        )
+    return {
+        "name": name,
+        "email": author.email.strip() if author.email else None,
+        "phone": author.phone.strip() if author.phone else None,
+        "member_id": author.member_id.strip() if author.member_id else None,
+    }
+
+
+def validate_draft(
+    draft: SubmissionDraft, reference: ReferenceData, limits: Limits, now: datetime
+) -> AcceptedDraft | list[FieldError]:
+    """The accepted, normalised draft, or every reason it is refused."""
+    errors: list[FieldError] = []
+    union = reference.tree.get(draft.union_code)
+    if union is None:
+        errors.append(
+            FieldError(
+                field="union_code",
+                code="unknown_union",
+                message=f"no union has code {draft.union_code!r}",
+            )
+        )
+    elif not union.accepts_submissions:
+        errors.append(
+            FieldError(
+                field="union_code",
+                code="union_not_accepting",
+                message=f"a {union.level} union does not take submissions",
+            )
+        )
+    day = local_date(draft.submitted_at)
+    phase = reference.program.phase_on(day)
+    if draft.submitted_at > now + limits.future_tolerance:
+        errors.append(
+            FieldError(field="submitted_at", code="in_future", message="lies in the future")
+        )
+    elif phase is None:
+        errors.append(
+            FieldError(
+                field="submitted_at",
+                code="outside_phase",
+                message=f"local date {day} is in no phase of the program",
+            )
+        )
+    if draft.benefit_vnd < 0:
+        errors.append(
+            FieldError(field="benefit_vnd", code="negative", message="must be zero or more")
+        )
+    elif draft.benefit_vnd > limits.max_benefit_vnd:
+        errors.append(
+            FieldError(
+                field="benefit_vnd",
+                code="too_large",
+                message=f"exceeds {limits.max_benefit_vnd} VND",
+            )
+        )
+    recognition = draft.recognition
+    if recognition.kind in DECISION_KINDS:
+        if not (recognition.decision_number or "").strip():
+            errors.append(
+                FieldError(
+                    field="recognition.decision_number",
+                    code="missing",
+                    message="is required when a decision is claimed",
+                )
+            )
+        if recognition.decision_date is None:
+            errors.append(
+                FieldError(
+                    field="recognition.decision_date",
+                    code="missing",
+                    message="is required when a decision is claimed",
+                )
+            )
+        elif recognition.decision_date > day:
+            errors.append(
+                FieldError(
+                    field="recognition.decision_date",
+                    code="after_submission",
+                    message="is after the submission date",
+                )
+            )
+    texts = _check_text(draft, errors)
+    author = _check_author(draft, errors)
+    if errors or union is None or phase is None:
+        return errors
+    cleaned = draft.model_copy(update={**texts, "author": draft.author.model_copy(update=author)})
+    return AcceptedDraft(cleaned, reference.tree.path(union.code), phase, day)

@@ -1,0 +1,173 @@
+"""HTTP pieces every service's API uses: body guard, error format, metrics, health endpoints."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.runtime import Runtime
+
+HTTP_REQUESTS = Counter(
+    "sangkien_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
+)
+HTTP_SECONDS = Histogram("sangkien_http_request_seconds", "HTTP request time by route.", ["route"])
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def error_body(field: str, code: str, message: str) -> dict[str, Any]:
+    """The one error shape of every API: a list of field-level reasons."""
+    return {"errors": [{"field": field, "code": code, "message": message}]}
+
+
+class ApiError(Exception):
+    """An error answered with a status and one field-level reason."""
+
+    def __init__(self, status: int, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = error_body(field, code, message)
+
+    @classmethod
+    def with_reasons(cls, status: int, reasons: list[dict[str, str]]) -> ApiError:
+        """An error carrying several field-level reasons."""
+        error = cls(status, "", "", "")
+        error.body = {"errors": reasons}
+        return error
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body, status_code=exc.status)
+
+
+class BodyGuard:
+    """Refuses bodies that are too large (413) or not JSON (415) before any parsing happens."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                415,
+                "unsupported_media_type",
+                "send the body as application/json",
+            )
+            return
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(
+                scope, receive, send, 413, "too_large", f"the body exceeds {self.max_bytes} bytes"
+            )
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    413,
+                    "too_large",
+                    f"the body exceeds {self.max_bytes} bytes",
+                )
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
+    ) -> None:
+        response = JSONResponse(error_body("body", code, message), status_code=status)
+        await response(scope, receive, send)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONResponse(
+            error_body("body", "malformed_json", "the body is not valid JSON"), status_code=400
+        )
+    reasons = [
+        {
+            "field": ".".join(str(p) for p in e["loc"] if p != "body"),
+            "code": e["type"],
+            "message": e["msg"],
+        }
+        for e in errors
+    ]
+    return JSONResponse({"errors": reasons}, status_code=422)
+
+
+def install(app: FastAPI, runtime: Runtime, *, max_body_bytes: int) -> None:
+    """Add the body guard, the error format, request metrics and the operational endpoints."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiError, _api_error)
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        HTTP_REQUESTS.labels(route=route, status=str(response.status_code)).inc()
+        HTTP_SECONDS.labels(route=route).observe(time.perf_counter() - started)
+        return response
+
+    app.add_middleware(BodyGuard, max_bytes=max_body_bytes)
+    app.include_router(operational_router(runtime))
+
+
+def operational_router(runtime: Runtime) -> APIRouter:
+    """``/health`` (the process is alive), ``/ready`` (it can do its work), ``/metrics``."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.service}
+
+    @router.get("/ready")
+    async def ready() -> JSONResponse:
+        checks = await runtime.readiness()
+        return JSONResponse(
+            {"ready": all(checks.values()), "checks": checks},
+            status_code=200 if all(checks.values()) else 503,
+        )
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

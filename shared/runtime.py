@@ -1,0 +1,98 @@
+"""What every service process runs: its database, the broker connection, the outbox relay.
+
+Start-up never waits for the broker: the HTTP side serves (and the outbox fills) while a
+background task connects, declares the topology and starts the subscribers, retrying with
+backoff. aio-pika's robust connection then rides out broker restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+import structlog
+from faststream.rabbit import Channel, RabbitBroker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import make_engine, make_sessionmaker, migrate
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.topology import declare_topology
+from shared.settings import CommonSettings
+
+log = structlog.get_logger(__name__)
+
+
+def make_broker(url: str, service: str) -> RabbitBroker:
+    """A broker whose publishes wait for confirms and raise when a mandatory message is returned."""
+    return RabbitBroker(
+        url,
+        default_channel=Channel(publisher_confirms=True, on_return_raises=True),
+        app_id=service,
+        graceful_timeout=15.0,
+        reconnect_interval=1.0,
+        log_level=20,
+    )
+
+
+class Runtime:
+    """Database, broker and relay of one service process, started and stopped together."""
+
+    def __init__(self, service: str, settings: CommonSettings, migrations: Path) -> None:
+        self.service = service
+        self.settings = settings
+        self.migrations = migrations
+        self.engine: AsyncEngine = make_engine(settings.database_url_for(service))
+        self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
+        self.broker = make_broker(settings.broker_url, service)
+        self.relay = OutboxRelay(
+            self.broker,
+            self.sessions,
+            batch=settings.relay_batch,
+            idle_seconds=settings.relay_idle_seconds,
+        )
+        self.broker_started = False
+        self._connecting: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Migrate the database, then connect to the broker in the background."""
+        await migrate(self.engine, self.migrations)
+        self._connecting = asyncio.create_task(self._connect(), name="broker-connect")
+
+    async def _connect(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.connect()
+                await declare_topology(self.broker)
+                await self.broker.start()
+            except Exception as exc:
+                log.warning("broker_unavailable", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            self.broker_started = True
+            log.info("broker_connected")
+            if self.settings.relay_enabled:
+                self.relay.start()
+            return
+
+    async def stop(self) -> None:
+        """Stop consuming (letting running handlers finish), stop the relay, close the database."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            await asyncio.gather(self._connecting, return_exceptions=True)
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, bool]:
+        """Whether the database answers and the broker connection is up with subscribers started."""
+        try:
+            async with self.sessions() as session:
+                await session.execute(sa.text("SELECT 1"))
+            database = True
+        except Exception:
+            database = False
+        broker = self.broker_started and await self.broker.ping(timeout=1.0)
+        return {"database": database, "broker": broker}

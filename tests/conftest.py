@@ -1,0 +1,85 @@
+"""Fixtures: the private broker and PostgreSQL of the session, databases, the submission app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.submission.app import create_app
+from services.submission.auth import create_client
+from services.submission.context import SubmissionContext
+from services.submission.settings import SubmissionSettings
+from tests.support.broker import PrivateRabbit, broker_port, poll
+from tests.support.postgres import PrivatePostgres
+from tests.support.processes import free_port
+
+
+@pytest.fixture(scope="session")
+def rabbit() -> Iterator[PrivateRabbit]:
+    """The session's RabbitMQ node."""
+    node = PrivateRabbit(broker_port())
+    node.start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PrivatePostgres]:
+    """The session's PostgreSQL cluster."""
+    cluster = PrivatePostgres(int(os.environ.get("SANGKIEN_TEST_PG_PORT", free_port())))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def broker_url(rabbit: PrivateRabbit) -> str:
+    """A fresh virtual host: each test sees an empty topology."""
+    return rabbit.new_vhost()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'service.sqlite3'}"
+    cluster: PrivatePostgres = request.getfixturevalue("postgres")
+    return await cluster.new_database()
+
+
+@pytest.fixture
+def submission_settings(broker_url: str, database_url: str) -> SubmissionSettings:
+    """Settings of a submission service on the test's broker and database."""
+    return SubmissionSettings(broker_url=broker_url, database_url=database_url,
+                              relay_idle_seconds=0.1)
+
+
+@dataclass
+class RunningSubmission:
+    """An in-process submission service and an HTTP client for it."""
+
+    ctx: SubmissionContext
+    http: httpx.AsyncClient
+
+    async def new_key(self, *scopes: str, contacts: bool = False) -> dict[str, str]:
+        """Headers carrying a fresh API key scoped to ``scopes``."""
+        async with self.ctx.runtime.sessions() as session, session.begin():
+            key = await create_client(session, name="test portal", scopes=list(scopes),
+                                      tree=self.ctx.reference.tree, can_see_contacts=contacts)
+        return {"X-API-Key": key}
+
+
+@pytest.fixture
+async def submission(submission_settings: SubmissionSettings) -> AsyncIterator[RunningSubmission]:
+    """The submission service running in this process, ready (database and broker up)."""
+    app = create_app(submission_settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://submission") as http:
+            await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
+            yield RunningSubmission(app.state.ctx, http)

@@ -1,0 +1,54 @@
+"""A private PostgreSQL 15 cluster for the test session (Debian's binaries, run as postgres)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PrivatePostgres:
+    """initdb + pg_ctl in a temporary folder, on loopback, trust authentication."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.folder = Path(tempfile.mkdtemp(prefix="sangkien-pg-"))
+        self.data = self.folder / "data"
+
+    def _run(self, *args: str) -> None:
+        command = [str(a) for a in args]
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            shutil.chown(self.folder, "postgres", "postgres")
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        """Create the cluster and start it; returns once it accepts connections."""
+        self._run(BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "test")
+        options = f"-p {self.port} -k {self.folder} -h 127.0.0.1 -c fsync=off"
+        self._run(BIN / "pg_ctl", "-D", self.data, "-o", options, "-l",
+                  self.folder / "log", "-w", "start")
+
+    def stop(self) -> None:
+        """Stop the cluster and remove its folder."""
+        self._run(BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    async def new_database(self) -> str:
+        """A fresh, empty database; returns its SQLAlchemy async URL."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        connection = await asyncpg.connect(
+            host="127.0.0.1", port=self.port, user="test", database="postgres"
+        )
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        return f"postgresql+asyncpg://test@127.0.0.1:{self.port}/{name}"
