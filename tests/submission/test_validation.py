@@ -1,0 +1,97 @@
+"""Validation of drafts: every rule gives a field-level reason; text is normalised."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import pytest
+
+from services.submission.validation import AcceptedDraft, Limits, normalise_text, validate_draft
+from shared.contracts.submission import SubmissionDraft
+from shared.reference.catalog import ReferenceData, load_reference
+from shared.settings import REPO_ROOT
+from tests.support.drafts import draft
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+LIMITS = Limits(max_benefit_vnd=10**13, future_tolerance=timedelta(minutes=10))
+
+
+@cache
+def reference() -> ReferenceData:
+    return load_reference(REPO_ROOT / "reference")
+
+
+def check(**overrides: Any) -> AcceptedDraft | list[tuple[str, str]]:
+    result = validate_draft(SubmissionDraft.model_validate(draft(**overrides)), reference(),
+                            LIMITS, NOW)
+    if isinstance(result, list):
+        return [(e.field, e.code) for e in result]
+    return result
+
+
+def test_valid_draft_is_accepted_with_its_place() -> None:
+    accepted = check()
+    assert isinstance(accepted, AcceptedDraft)
+    assert accepted.phase.code == "phase-1"
+    assert accepted.union_path[-1] == "ldld-ha-noi.h03.cs0002"
+
+
+def test_text_is_normalised_to_nfc_with_folded_spacing() -> None:
+    decomposed = unicodedata.normalize("NFD", "Tiết  kiệm\t điện\r\n\r\n\r\n  năng lượng ")
+    assert normalise_text(decomposed) == "Tiết kiệm điện\n\nnăng lượng"
+    accepted = check(title=unicodedata.normalize("NFD", "Sáng kiến   hòa mạng"))
+    assert isinstance(accepted, AcceptedDraft)
+    assert accepted.draft.title == unicodedata.normalize("NFC", "Sáng kiến hòa mạng")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"union_code": "nowhere"}, ("union_code", "unknown_union")),
+        ({"union_code": "ldld-ha-noi"}, ("union_code", "union_not_accepting")),
+        ({"union_code": "vn"}, ("union_code", "union_not_accepting")),
+        ({"submitted_at": "2021-08-31T23:59:00+07:00"}, ("submitted_at", "outside_phase")),
+        ({"submitted_at": "2023-09-01T17:30:00Z"}, ("submitted_at", "outside_phase")),
+        ({"submitted_at": "2024-01-01T00:11:00Z"}, ("submitted_at", "in_future")),
+        ({"benefit_vnd": -1}, ("benefit_vnd", "negative")),
+        ({"benefit_vnd": 10**14}, ("benefit_vnd", "too_large")),
+        ({"title": "  Ab  "}, ("title", "too_short")),
+        ({"effect": "x" * 10_001}, ("effect", "too_long")),
+        ({"recognition": {"kind": "commendation_decision"}},
+         ("recognition.decision_number", "missing")),
+        ({"recognition": {"kind": "recognition_decision", "decision_number": "1/QĐ",
+                          "decision_date": "2022-04-01"}},
+         ("recognition.decision_date", "after_submission")),
+        ({"author": {"name": "A", "email": "not-an-email"}}, ("author.email", "invalid_email")),
+        ({"author": {"name": "A", "phone": "call me"}}, ("author.phone", "invalid_phone")),
+        ({"author": {"name": "   "}}, ("author.name", "missing")),
+    ],
+)
+def test_each_rule_names_its_field(overrides: dict[str, Any], reason: tuple[str, str]) -> None:
+    result = check(**overrides)
+    assert isinstance(result, list)
+    assert reason in result
+
+
+def test_phase_two_starts_at_local_midnight() -> None:
+    accepted = check(submitted_at="2022-05-31T17:00:00Z")
+    assert isinstance(accepted, AcceptedDraft) and accepted.phase.code == "phase-2"
+
+
+def test_other_direct_recognition_needs_no_decision() -> None:
+    assert isinstance(check(recognition={"kind": "other_direct"}), AcceptedDraft)
+
+
+def test_every_failing_rule_is_reported_at_once() -> None:
+    result = check(union_code="nowhere", benefit_vnd=-5, title="")
+    assert isinstance(result, list)
+    assert {f for f, _ in result} == {"union_code", "benefit_vnd", "title"}
+
+
+@pytest.mark.parametrize("benefit", [1.5, "100", True])
+def test_benefit_must_be_a_whole_json_number(benefit: object) -> None:
+    with pytest.raises(ValueError, match="benefit_vnd"):
+        SubmissionDraft.model_validate(draft(benefit_vnd=benefit))
