@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.observability import correlation
 from shared.runtime import Runtime
 
 HTTP_REQUESTS = Counter(
@@ -140,7 +142,9 @@ def install(app: FastAPI, runtime: Runtime, *, max_body_bytes: int) -> None:
     @app.middleware("http")
     async def _measure(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        response: Response = await call_next(request)
+        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        with correlation(correlation_id[:100]):
+            response: Response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")
         HTTP_REQUESTS.labels(route=route, status=str(response.status_code)).inc()
         HTTP_SECONDS.labels(route=route).observe(time.perf_counter() - started)

@@ -36,6 +36,21 @@ def redact_contact_details(
     return event_dict
 
 
+# Libraries whose debug lines carry SQL parameters or message bodies, that is, personal data:
+# they never log below WARNING, whatever level the service runs at.
+QUIET_LIBRARIES = (
+    "aiosqlite",
+    "sqlalchemy",
+    "asyncpg",
+    "aiormq",
+    "aio_pika",
+    "asyncio",
+    "httpx",
+    "httpcore",
+    "alembic",
+)
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route structlog and the standard library's logging to JSON lines on stdout."""
     shared_processors: list[Any] = [
@@ -67,6 +82,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for library in QUIET_LIBRARIES:
+        logging.getLogger(library).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.bind_contextvars(service=service)
 
 

@@ -55,8 +55,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def submission_settings(broker_url: str, database_url: str) -> SubmissionSettings:
     """Settings of a submission service on the test's broker and database."""
-    return SubmissionSettings(broker_url=broker_url, database_url=database_url,
-                              relay_idle_seconds=0.1)
+    return SubmissionSettings(
+        broker_url=broker_url, database_url=database_url, relay_idle_seconds=0.1
+    )
 
 
 @dataclass
@@ -69,8 +70,13 @@ class RunningSubmission:
     async def new_key(self, *scopes: str, contacts: bool = False) -> dict[str, str]:
         """Headers carrying a fresh API key scoped to ``scopes``."""
         async with self.ctx.runtime.sessions() as session, session.begin():
-            key = await create_client(session, name="test portal", scopes=list(scopes),
-                                      tree=self.ctx.reference.tree, can_see_contacts=contacts)
+            key = await create_client(
+                session,
+                name="test portal",
+                scopes=list(scopes),
+                tree=self.ctx.reference.tree,
+                can_see_contacts=contacts,
+            )
         return {"X-API-Key": key}
 
 

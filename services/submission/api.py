@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from services.submission.auth import ApiClient, authenticate
 from services.submission.context import SubmissionContext
 from services.submission.intake import Attempt, Outcome, Result, file_batch
-from services.submission.metrics import SUBMISSIONS_FILED
+from services.submission.metrics import log_filed
 from services.submission.store import submissions
 from services.submission.views import BatchRequest, BatchResponse, ItemResult, SubmissionView
 from shared.contracts.envelope import utc_now
@@ -61,7 +61,7 @@ async def _file(ctx: SubmissionContext, who: ApiClient, attempts: list[Attempt])
             continue  # a concurrent request filed the same key first: look again, replay it
         ctx.runtime.relay.wake()
         for result in results:
-            SUBMISSIONS_FILED.labels(channel="http", outcome=result.outcome.value).inc()
+            log_filed("http", result)
         return results
     raise ApiError(409, "Idempotency-Key", "in_progress", "the same key is being filed right now")
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.submission.context import SubmissionContext
 from services.submission.intake import Attempt, Outcome, file_batch
-from services.submission.metrics import SUBMISSIONS_FILED
+from services.submission.metrics import SUBMISSIONS_FILED, log_filed
 from services.submission.store import submissions
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.registry import ContractError
@@ -45,7 +45,7 @@ def register(ctx: SubmissionContext) -> None:
         [result] = await file_batch(
             session, [attempt], client_id=AMQP_CLIENT, policy=ctx.policy, now=utc_now()
         )
-        SUBMISSIONS_FILED.labels(channel="amqp", outcome=result.outcome.value).inc()
+        log_filed("amqp", result)
         if result.outcome is Outcome.REJECTED:
             await add_to_outbox(
                 session, rejection(command.message_id, command.correlation_id, list(result.errors))

@@ -108,7 +108,8 @@ def main(check: bool = typer.Option(False, help="Fail if the committed files dri
         extra = {p.name for p in OUT.glob("*.json")} - set(files)
         if stale or extra:
             typer.echo(
-                f"drift: {sorted(stale)} extra: {sorted(extra)}; run python -m shared.contracts.docs"
+                f"drift: {sorted(stale)} extra: {sorted(extra)}; "
+                "run python -m shared.contracts.docs"
             )
             raise typer.Exit(1)
         return

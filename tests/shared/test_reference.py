@@ -28,7 +28,11 @@ def test_committed_reference_data_loads() -> None:
     reference = load_reference(REFERENCE)
     grassroots = [u for u in reference.tree if u.level == "grassroots"]
     assert 120_000 <= len(grassroots) <= 140_000
-    assert reference.tree.path("ldld-lai-chau-cdvc") == ("vn", "ldld-lai-chau", "ldld-lai-chau-cdvc")
+    assert reference.tree.path("ldld-lai-chau-cdvc") == (
+        "vn",
+        "ldld-lai-chau",
+        "ldld-lai-chau-cdvc",
+    )
     assert reference.targets[("ldld-ha-noi", "program")].effective == 130_000
     assert reference.targets[("vn", "program")].assigned == 1_000_000
     assert all(u.cluster for u in grassroots)
@@ -37,7 +41,9 @@ def test_committed_reference_data_loads() -> None:
 
 def test_generated_files_are_reproducible() -> None:
     tree, targets = build(REFERENCE)
-    assert gzip.decompress(tree) == gzip.decompress((REFERENCE / "unions_lower.csv.gz").read_bytes())
+    assert gzip.decompress(tree) == gzip.decompress(
+        (REFERENCE / "unions_lower.csv.gz").read_bytes()
+    )
     assert targets == (REFERENCE / "targets_generated.csv").read_text(encoding="utf-8")
 
 
@@ -45,7 +51,10 @@ def test_generated_files_are_reproducible() -> None:
     ("rows", "message"),
     [
         ("vn,N,national,,\na,A,province,zz,\n", "unions.csv:3: unknown parent 'zz'"),
-        ("vn,N,national,,\na,A,province,vn,\na,B,district,a,\n", "unions.csv:4: duplicate code 'a'"),
+        (
+            "vn,N,national,,\na,A,province,vn,\na,B,district,a,\n",
+            "unions.csv:4: duplicate code 'a'",
+        ),
         ("vn,N,national,,\na,A,province,b,\nb,B,district,a,\n", "cycle"),
         ("vn,N,national,,\na,A,county,vn,\n", "unions.csv:3: unknown level 'county'"),
         ("vn,N,national,,\nx,X,national,,\n", "exactly one root"),

@@ -40,7 +40,9 @@ async def test_field_errors_are_422_with_reasons(submission: RunningSubmission) 
     response = await post(submission, headers, "k", union_code="nowhere", benefit_vnd=-1)
     assert response.status_code == 422
     assert {(e["field"], e["code"]) for e in response.json()["errors"]} == {
-        ("union_code", "unknown_union"), ("benefit_vnd", "negative")}
+        ("union_code", "unknown_union"),
+        ("benefit_vnd", "negative"),
+    }
     typed = await post(submission, headers, "k", benefit_vnd="many")
     assert typed.status_code == 422
     assert typed.json()["errors"][0]["field"] == "benefit_vnd"
@@ -49,20 +51,32 @@ async def test_field_errors_are_422_with_reasons(submission: RunningSubmission) 
 async def test_bad_bodies_get_4xx(submission: RunningSubmission) -> None:
     headers = {**(await submission.new_key("vn")), "Idempotency-Key": "k"}
     malformed = await submission.http.post(
-        "/v1/submissions", content=b'{"union_code": ', headers={**headers,
-                                                               "Content-Type": "application/json"})
+        "/v1/submissions",
+        content=b'{"union_code": ',
+        headers={**headers, "Content-Type": "application/json"},
+    )
     wrong_type = await submission.http.post(
-        "/v1/submissions", content=b"union_code=x", headers={
-            **headers, "Content-Type": "application/x-www-form-urlencoded"})
+        "/v1/submissions",
+        content=b"union_code=x",
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     huge = await submission.http.post(
-        "/v1/submissions", content=b"{" + b" " * (17 * 1024 * 1024) + b"}",
-        headers={**headers, "Content-Type": "application/json"})
-    no_key = await submission.http.post("/v1/submissions", json=draft(),
-                                        headers={"X-API-Key": headers["X-API-Key"]})
-    assert malformed.status_code == 400 and malformed.json()["errors"][0]["code"] == "malformed_json"
+        "/v1/submissions",
+        content=b"{" + b" " * (17 * 1024 * 1024) + b"}",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    no_key = await submission.http.post(
+        "/v1/submissions", json=draft(), headers={"X-API-Key": headers["X-API-Key"]}
+    )
+    assert (
+        malformed.status_code == 400 and malformed.json()["errors"][0]["code"] == "malformed_json"
+    )
     assert wrong_type.status_code == 415
     assert huge.status_code == 413
-    assert no_key.status_code == 422 and no_key.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    assert (
+        no_key.status_code == 422
+        and no_key.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    )
 
 
 async def test_batch_gives_one_result_per_item(submission: RunningSubmission) -> None:
@@ -75,15 +89,21 @@ async def test_batch_gives_one_result_per_item(submission: RunningSubmission) ->
         {"client_key": "a", "submission": draft(title="Một nội dung khác hẳn")},
         {"client_key": "e", "submission": draft(title="Sáng kiến khác về an toàn")},
     ]
-    response = await submission.http.post("/v1/submissions/batch", json={"items": items},
-                                          headers=headers)
+    response = await submission.http.post(
+        "/v1/submissions/batch", json={"items": items}, headers=headers
+    )
     assert response.status_code == 200, response.text
     statuses = [r["status"] for r in response.json()["results"]]
     assert statuses == ["created", "rejected", "forbidden", "rejected", "conflict", "created"]
-    assert response.json()["summary"] == {"created": 2, "rejected": 2, "forbidden": 1,
-                                          "conflict": 1}
-    again = await submission.http.post("/v1/submissions/batch", json={"items": items[:1]},
-                                       headers=headers)
+    assert response.json()["summary"] == {
+        "created": 2,
+        "rejected": 2,
+        "forbidden": 1,
+        "conflict": 1,
+    }
+    again = await submission.http.post(
+        "/v1/submissions/batch", json={"items": items[:1]}, headers=headers
+    )
     first = response.json()["results"][0]
     assert again.json()["results"][0] | {"index": 0} == first | {"status": "replayed"}
 
@@ -91,8 +111,9 @@ async def test_batch_gives_one_result_per_item(submission: RunningSubmission) ->
 async def test_batch_over_the_limit_is_refused(submission: RunningSubmission) -> None:
     headers = await submission.new_key("ldld-ha-noi")
     items = [{"client_key": str(i), "submission": draft()} for i in range(1001)]
-    response = await submission.http.post("/v1/submissions/batch", json={"items": items},
-                                          headers=headers)
+    response = await submission.http.post(
+        "/v1/submissions/batch", json={"items": items}, headers=headers
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == "too_many"
 

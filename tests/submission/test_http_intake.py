@@ -33,8 +33,12 @@ async def test_accepted_submission_is_published_exactly_once(
     assert event.routing_key == RECEIVED
     assert event.headers["x-schema"] == "submission.received"
     assert event.message_id == event.body["message_id"]
-    assert event.body["union_path"] == ["vn", "ldld-ha-noi", "ldld-ha-noi.h03",
-                                        "ldld-ha-noi.h03.cs0002"]
+    assert event.body["union_path"] == [
+        "vn",
+        "ldld-ha-noi",
+        "ldld-ha-noi.h03",
+        "ldld-ha-noi.h03.cs0002",
+    ]
     assert event.body["phase"] == "phase-1"
     assert event.body["title"] == "Cải tiến quy trình kiểm tra chất lượng sản phẩm"
     assert HANOI_PHONE not in event.raw.decode() and HANOI_EMAIL not in event.raw.decode()

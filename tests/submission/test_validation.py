@@ -25,8 +25,9 @@ def reference() -> ReferenceData:
 
 
 def check(**overrides: Any) -> AcceptedDraft | list[tuple[str, str]]:
-    result = validate_draft(SubmissionDraft.model_validate(draft(**overrides)), reference(),
-                            LIMITS, NOW)
+    result = validate_draft(
+        SubmissionDraft.model_validate(draft(**overrides)), reference(), LIMITS, NOW
+    )
     if isinstance(result, list):
         return [(e.field, e.code) for e in result]
     return result
@@ -60,11 +61,20 @@ def test_text_is_normalised_to_nfc_with_folded_spacing() -> None:
         ({"benefit_vnd": 10**14}, ("benefit_vnd", "too_large")),
         ({"title": "  Ab  "}, ("title", "too_short")),
         ({"effect": "x" * 10_001}, ("effect", "too_long")),
-        ({"recognition": {"kind": "commendation_decision"}},
-         ("recognition.decision_number", "missing")),
-        ({"recognition": {"kind": "recognition_decision", "decision_number": "1/QĐ",
-                          "decision_date": "2022-04-01"}},
-         ("recognition.decision_date", "after_submission")),
+        (
+            {"recognition": {"kind": "commendation_decision"}},
+            ("recognition.decision_number", "missing"),
+        ),
+        (
+            {
+                "recognition": {
+                    "kind": "recognition_decision",
+                    "decision_number": "1/QĐ",
+                    "decision_date": "2022-04-01",
+                }
+            },
+            ("recognition.decision_date", "after_submission"),
+        ),
         ({"author": {"name": "A", "email": "not-an-email"}}, ("author.email", "invalid_email")),
         ({"author": {"name": "A", "phone": "call me"}}, ("author.phone", "invalid_phone")),
         ({"author": {"name": "   "}}, ("author.name", "missing")),

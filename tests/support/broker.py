@@ -67,7 +67,7 @@ class Delivery:
     message_id: str | None
     correlation_id: str | None
     headers: dict[str, Any]
-    body: dict[str, Any] | None
+    body: dict[str, Any]  # empty when the body is not a JSON object
     raw: bytes
 
 
@@ -100,10 +100,18 @@ class Tap:
         try:
             body = json.loads(message.body)
         except ValueError:
-            body = None
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
         self.seen.append(
-            Delivery(message.routing_key or "", message.message_id, message.correlation_id,
-                     dict(message.headers), body, message.body)
+            Delivery(
+                message.routing_key or "",
+                message.message_id,
+                message.correlation_id,
+                dict(message.headers),
+                body,
+                message.body,
+            )
         )
 
     def matching(self, predicate: Callable[[Delivery], bool]) -> list[Delivery]:
@@ -114,12 +122,17 @@ class Tap:
         self, predicate: Callable[[Delivery], bool], count: int = 1, timeout: float = 30.0
     ) -> list[Delivery]:
         """Poll until ``count`` matching deliveries were seen; fail at the deadline."""
-        return await poll(lambda: self.matching(predicate), lambda found: len(found) >= count,
-                          timeout, f"{count} deliveries on {self.routing_keys}")
+        return await poll(
+            lambda: self.matching(predicate),
+            lambda found: len(found) >= count,
+            timeout,
+            f"{count} deliveries on {self.routing_keys}",
+        )
 
 
-async def poll(probe: Callable[[], Any], done: Callable[[Any], bool], timeout: float,
-               what: str) -> Any:
+async def poll(
+    probe: Callable[[], Any], done: Callable[[Any], bool], timeout: float, what: str
+) -> Any:
     """Call ``probe`` until ``done(result)``; raise with the last result at the deadline."""
     deadline = time.monotonic() + timeout
     while True:

@@ -22,7 +22,7 @@ class PrivatePostgres:
         self.folder = Path(tempfile.mkdtemp(prefix="sangkien-pg-"))
         self.data = self.folder / "data"
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str | Path) -> None:
         command = [str(a) for a in args]
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
             shutil.chown(self.folder, "postgres", "postgres")
@@ -33,8 +33,9 @@ class PrivatePostgres:
         """Create the cluster and start it; returns once it accepts connections."""
         self._run(BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "test")
         options = f"-p {self.port} -k {self.folder} -h 127.0.0.1 -c fsync=off"
-        self._run(BIN / "pg_ctl", "-D", self.data, "-o", options, "-l",
-                  self.folder / "log", "-w", "start")
+        self._run(
+            BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.folder / "log", "-w", "start"
+        )
 
     def stop(self) -> None:
         """Stop the cluster and remove its folder."""

@@ -42,7 +42,10 @@ class ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}", "serve"],
-            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     async def wait_ready(self, timeout: float = 60.0) -> None:

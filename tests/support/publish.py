@@ -25,9 +25,14 @@ async def publish_raw(
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange("sangkien.events")
         await exchange.publish(
-            aio_pika.Message(body, message_id=message_id, correlation_id=correlation_id,
-                             headers=headers or {}, content_type="application/json",
-                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            aio_pika.Message(
+                body,
+                message_id=message_id,
+                correlation_id=correlation_id,
+                headers=headers or {},
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
             routing_key=routing_key,
             mandatory=True,
         )
@@ -35,13 +40,15 @@ async def publish_raw(
 
 def submit_command(message_id: str, submission: dict[str, Any], **extra: Any) -> bytes:
     """A ``submission.submit.v1`` body."""
-    return json.dumps({
-        "message_id": message_id,
-        "correlation_id": f"corr-{message_id}",
-        "occurred_at": utc_now().isoformat(),
-        "submission": submission,
-        **extra,
-    }).encode()
+    return json.dumps(
+        {
+            "message_id": message_id,
+            "correlation_id": f"corr-{message_id}",
+            "occurred_at": utc_now().isoformat(),
+            "submission": submission,
+            **extra,
+        }
+    ).encode()
 
 
 async def dead_letters(url: str, queue: str, expected: int, timeout: float = 30.0) -> list[Any]:

@@ -1,0 +1,162 @@
+"""The submission service as a real process: SIGKILL, broker restart, what its logs hold."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.settings import REPO_ROOT
+from tests.support.broker import PrivateRabbit, Tap, poll
+from tests.support.drafts import HANOI_EMAIL, HANOI_PHONE, draft
+from tests.support.processes import ServiceProcess
+from tests.support.publish import publish_raw, submit_command
+
+RECEIVED = "submission.received.v1"
+OUTCOMES = (RECEIVED, "submission.rejected.v1")
+
+ServiceFactory = Callable[..., ServiceProcess]
+
+
+@pytest.fixture
+async def service(
+    broker_url: str, database_url: str, tmp_path: Path
+) -> AsyncIterator[ServiceFactory]:
+    """Start submission processes on the test's broker and database; stops them at the end."""
+    started: list[ServiceProcess] = []
+
+    def start(**env: str) -> ServiceProcess:
+        process = ServiceProcess(
+            "submission",
+            {
+                "SANGKIEN_BROKER_URL": broker_url,
+                "SANGKIEN_DATABASE_URL": database_url,
+                "SANGKIEN_RELAY_IDLE_SECONDS": "0.1",
+                **env,
+            },
+            tmp_path,
+        )
+        process.start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.terminate()
+
+
+def api_key(database_url: str, scope: str) -> dict[str, str]:
+    """A key made with the service's own command, as an operator would."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.submission",
+            "keys",
+            "create",
+            "--name",
+            "test",
+            "--scope",
+            scope,
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "SANGKIEN_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return {"X-API-Key": done.stdout.strip().splitlines()[-1]}
+
+
+async def file(process: ServiceProcess, headers: dict[str, str], key: str, **body: object) -> str:
+    async with httpx.AsyncClient(base_url=process.base_url, timeout=10) as client:
+        response = await client.post(
+            "/v1/submissions", json=draft(**body), headers={**headers, "Idempotency-Key": key}
+        )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def about(submission_id: str):
+    return lambda d: d.body.get("submission_id") == submission_id
+
+
+async def test_event_committed_but_unpublished_at_sigkill_is_published_once_after_restart(
+    service: ServiceFactory, broker_url: str, database_url: str
+) -> None:
+    headers = api_key(database_url, "ldld-ha-noi")
+    async with Tap(broker_url, (RECEIVED,)) as tap:
+        # With the relay off, the state after the response is exactly "committed, not published".
+        stalled = service(SANGKIEN_RELAY_ENABLED="false")
+        await stalled.wait_ready()
+        submission_id = await file(stalled, headers, "k-1")
+        stalled.kill()
+        assert tap.seen == []
+        restarted = service()
+        await restarted.wait_ready()
+        await tap.wait_for(about(submission_id))
+        barrier = await file(restarted, headers, "k-2", title="Sáng kiến rào chắn thứ hai")
+        await tap.wait_for(about(barrier))
+        assert len(tap.matching(about(submission_id))) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_service_reconnects_after_a_broker_restart(
+    service: ServiceFactory, broker_url: str, database_url: str, rabbit: PrivateRabbit
+) -> None:
+    headers = api_key(database_url, "ldld-ha-noi")
+    process = service()
+    await process.wait_ready()
+    rabbit.stop()
+    async with httpx.AsyncClient(base_url=process.base_url, timeout=10) as client:
+        await poll(lambda: client.get("/ready"), lambda r: r.status_code == 503, 30, "not ready")
+    during_outage = await file(process, headers, "outage")  # intake goes on into the outbox
+    rabbit.start()
+    await process.wait_ready(timeout=90)
+    async with Tap(broker_url, OUTCOMES) as tap:
+        await tap.wait_for(about(during_outage), timeout=60)
+        after = await file(process, headers, "after", title="Sáng kiến sau khi khởi động lại")
+        await tap.wait_for(about(after))
+        await publish_raw(
+            broker_url,
+            "submission.submit.v1",
+            submit_command("cmd-after", draft(title="Lệnh AMQP sau sự cố")),
+            message_id="cmd-after",
+        )
+        await tap.wait_for(lambda d: d.body.get("command_id") == "cmd-after")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_logs_are_json_with_correlation_ids_and_no_contact_details(
+    service: ServiceFactory, broker_url: str, database_url: str
+) -> None:
+    headers = api_key(database_url, "ldld-ha-noi")
+    process = service(SANGKIEN_LOG_LEVEL="DEBUG")
+    await process.wait_ready()
+    async with Tap(broker_url, OUTCOMES) as tap:
+        submission_id = await file(process, headers, "k")
+        bad = draft(union_code="nope")
+        await publish_raw(
+            broker_url,
+            "submission.submit.v1",
+            submit_command("cmd-bad", bad),
+            message_id="cmd-bad",
+            correlation_id="corr-bad",
+        )
+        await tap.wait_for(lambda d: d.body.get("command_id") == "cmd-bad")
+        await tap.wait_for(about(submission_id))
+        published = b"".join(d.raw for d in tap.seen).decode()
+    process.terminate()
+    logs = process.logs()
+    lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
+    assert any(line.get("correlation_id") == "corr-bad" for line in lines)
+    for text in (logs, published):
+        assert HANOI_PHONE not in text and HANOI_EMAIL not in text
+        assert "0912345678" not in text.replace(" ", "")
