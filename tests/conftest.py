@@ -10,13 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pipeline.processes import free_port
 from services.submission.app import create_app
 from services.submission.auth import create_client
 from services.submission.context import SubmissionContext
 from services.submission.settings import SubmissionSettings
-from tests.support.broker import PrivateRabbit, broker_port, poll
+from shared.polling import poll
+from tests.support.broker import PrivateRabbit, broker_port
 from tests.support.postgres import PrivatePostgres
-from tests.support.processes import free_port
 
 
 @pytest.fixture(scope="session")

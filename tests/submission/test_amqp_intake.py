@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from pipeline.tap import Tap
 from shared.contracts.envelope import derived_message_id, utc_now
 from tests.conftest import RunningSubmission
-from tests.support.broker import Tap
 from tests.support.drafts import draft
 from tests.support.publish import dead_letters, publish_raw, submit_command
 
@@ -121,7 +121,7 @@ async def test_verdict_is_shown_and_an_unknown_one_is_dead_lettered(
         read = await submission.http.get(f"/v1/submissions/{submission_id}", headers=headers)
         return read.json()["screening"]
 
-    from tests.support.broker import poll
+    from shared.polling import poll
 
     shown = await poll(verdict, lambda s: s is not None, 30, "the verdict")
     assert shown["verdict"] == "near_duplicate" and shown["best_match_id"] == "earlier-1"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from pipeline.tap import Tap
 from tests.conftest import RunningSubmission
-from tests.support.broker import Tap
 from tests.support.drafts import HANOI_EMAIL, HANOI_PHONE, draft
 
 RECEIVED = "submission.received.v1"

@@ -12,10 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pipeline.processes import ServiceProcess
+from pipeline.tap import Tap
+from shared.polling import poll
 from shared.settings import REPO_ROOT
-from tests.support.broker import PrivateRabbit, Tap, poll
+from tests.support.broker import PrivateRabbit
 from tests.support.drafts import HANOI_EMAIL, HANOI_PHONE, draft
-from tests.support.processes import ServiceProcess
 from tests.support.publish import publish_raw, submit_command
 
 RECEIVED = "submission.received.v1"

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-import aio_pika
 
 from shared.settings import REPO_ROOT
 
@@ -57,93 +50,6 @@ class PrivateRabbit:
         vhost = url.rsplit("/", 1)[1]
         out = self.ctl("list_queues", "-p", vhost, "--formatter", "json", "name", "messages")
         return {row["name"]: int(row["messages"]) for row in json.loads(out or "[]")}
-
-
-@dataclass
-class Delivery:
-    """One message seen by a tap."""
-
-    routing_key: str
-    message_id: str | None
-    correlation_id: str | None
-    headers: dict[str, Any]
-    body: dict[str, Any]  # empty when the body is not a JSON object
-    raw: bytes
-
-
-@dataclass
-class Tap:
-    """A private queue bound to routing keys, recording what the exchange routes to it."""
-
-    url: str
-    routing_keys: tuple[str, ...]
-    exchange: str = "sangkien.events"
-    seen: list[Delivery] = field(default_factory=list)
-    _connection: Any = None
-
-    async def __aenter__(self) -> Tap:
-        self._connection = await aio_pika.connect_robust(self.url)
-        channel = await self._connection.channel()
-        exchange = await channel.declare_exchange(
-            self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
-        )
-        queue = await channel.declare_queue(exclusive=True)
-        for key in self.routing_keys:
-            await queue.bind(exchange, key)
-        await queue.consume(self._record, no_ack=True)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._connection.close()
-
-    async def _record(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        try:
-            body = json.loads(message.body)
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        self.seen.append(
-            Delivery(
-                message.routing_key or "",
-                message.message_id,
-                message.correlation_id,
-                dict(message.headers),
-                body,
-                message.body,
-            )
-        )
-
-    def matching(self, predicate: Callable[[Delivery], bool]) -> list[Delivery]:
-        """Deliveries seen so far that satisfy ``predicate``."""
-        return [d for d in self.seen if predicate(d)]
-
-    async def wait_for(
-        self, predicate: Callable[[Delivery], bool], count: int = 1, timeout: float = 30.0
-    ) -> list[Delivery]:
-        """Poll until ``count`` matching deliveries were seen; fail at the deadline."""
-        return await poll(
-            lambda: self.matching(predicate),
-            lambda found: len(found) >= count,
-            timeout,
-            f"{count} deliveries on {self.routing_keys}",
-        )
-
-
-async def poll(
-    probe: Callable[[], Any], done: Callable[[Any], bool], timeout: float, what: str
-) -> Any:
-    """Call ``probe`` until ``done(result)``; raise with the last result at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if done(result):
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {result!r}")
-        await asyncio.sleep(0.05)
 
 
 def broker_port() -> int:

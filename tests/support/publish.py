@@ -53,7 +53,7 @@ def submit_command(message_id: str, submission: dict[str, Any], **extra: Any) ->
 
 async def dead_letters(url: str, queue: str, expected: int, timeout: float = 30.0) -> list[Any]:
     """Take ``expected`` messages from a dead-letter queue, polling until they are there."""
-    from tests.support.broker import poll
+    from shared.polling import poll
 
     connection = await aio_pika.connect(url)
     taken: list[Any] = []

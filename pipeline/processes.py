@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from shared.polling import poll
 from shared.settings import REPO_ROOT
-from tests.support.broker import poll
 
 
 def free_port() -> int:
@@ -25,9 +25,11 @@ def free_port() -> int:
 class ServiceProcess:
     """``python -m services.<name> serve`` with its own environment and log file."""
 
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], log_dir: Path, port: int | None = None
+    ) -> None:
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self.env = {**os.environ, **env, "SANGKIEN_HTTP_PORT": str(self.port)}
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -1,0 +1,136 @@
+"""``python -m pipeline run``: start the broker and the services, show the pipeline working.
+
+Without ``--broker-url`` a private RabbitMQ node is started (and stopped at the end) by
+``scripts/rabbitmq.sh``. Each service runs as its own process on its embedded SQLite database
+under ``.run/``. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from pipeline.demo import event_table, run_demo
+from pipeline.processes import ServiceProcess
+from pipeline.tap import Tap
+from shared.settings import REPO_ROOT
+
+cli = typer.Typer(help="Run the sáng kiến pipeline.", no_args_is_help=True)
+SERVICES = ("submission",)
+RABBIT_SCRIPT = REPO_ROOT / "scripts" / "rabbitmq.sh"
+DEFAULT_RUN_DIR = REPO_ROOT / ".run"
+
+
+@cli.callback()
+def main() -> None:
+    """Run the sáng kiến pipeline."""
+
+
+def _api_key(env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.submission",
+            "keys",
+            "create",
+            "--name",
+            "demo portal",
+            "--scope",
+            "vn",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+async def _run(console: Console, broker_url: str, run_dir: Path, first_port: int,
+               exit_after_demo: bool) -> None:
+    env = {"SANGKIEN_BROKER_URL": broker_url}
+    processes: list[ServiceProcess] = []
+    try:
+        for name in SERVICES:
+            database = f"sqlite+aiosqlite:///{run_dir / f'{name}.sqlite3'}"
+            process = ServiceProcess(
+                name,
+                {**env, "SANGKIEN_DATABASE_URL": database},
+                run_dir,
+                port=first_port + len(processes),
+            )
+            process.start()
+            processes.append(process)
+        for process in processes:
+            await process.wait_ready(timeout=120)
+            console.print(
+                f"[green]{process.name}[/] ready at {process.base_url} (logs: {process.log_path})"
+            )
+        submission = processes[0]
+        key = _api_key(
+            {**os.environ, **env, "SANGKIEN_DATABASE_URL": submission.env["SANGKIEN_DATABASE_URL"]}
+        )
+        async with Tap(broker_url, ("#",)) as tap:
+            await run_demo(console, submission.base_url, key, tap)
+            console.print(event_table(tap.seen))
+            console.print(
+                f"OpenAPI: {submission.base_url}/docs · metrics: {submission.base_url}/metrics"
+            )
+            if exit_after_demo:
+                return
+            console.print("Running; new events appear below. Ctrl-C stops everything.")
+            with Live(event_table(tap.seen), console=console, refresh_per_second=2) as live:
+                while True:
+                    await asyncio.sleep(0.5)
+                    live.update(event_table(tap.seen[-30:]))
+    finally:
+        for process in processes:
+            process.terminate()
+
+
+@cli.command()
+def run(
+    broker_url: Annotated[
+        str | None, typer.Option(help="Use this broker instead of a private one.")
+    ] = None,
+    run_dir: Annotated[Path, typer.Option(help="Where databases and logs go.")] = REPO_ROOT
+    / ".run",
+    first_port: Annotated[int, typer.Option(help="HTTP port of the first service.")] = 8000,
+    exit_after_demo: Annotated[bool, typer.Option(help="Stop after the demo.")] = False,
+) -> None:
+    """Start the broker (unless given) and the services, run the demo, stay up until Ctrl-C."""
+    console = Console()
+    started_broker = broker_url is None
+    if broker_url is None:
+        console.print("starting a private RabbitMQ node (scripts/rabbitmq.sh)…")
+        broker_url = (
+            subprocess.run(
+                [str(RABBIT_SCRIPT), "start"], check=True, text=True, capture_output=True
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_run(console, broker_url, run_dir, first_port, exit_after_demo))
+    finally:
+        if started_broker:
+            console.print("stopping the private RabbitMQ node…")
+            subprocess.run([str(RABBIT_SCRIPT), "stop"], check=False, capture_output=True)
+        console.print("stopped.")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,97 @@
+"""The demo of the run command: file a few initiatives over HTTP and AMQP, show what comes out."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.samples import INVALID_SAMPLE, SAMPLES
+from pipeline.tap import Delivery, Tap
+from shared.contracts.envelope import utc_now
+
+SUBMIT = "submission.submit.v1"
+
+
+def describe(delivery: Delivery) -> tuple[str, str, str]:
+    """Routing key, subject and a one-line summary of an event."""
+    body = delivery.body
+    if delivery.routing_key == SUBMIT:
+        draft = body.get("submission", {})
+        return delivery.routing_key, f"command {body.get('message_id')}", str(draft.get("title"))
+    if delivery.routing_key == "submission.rejected.v1":
+        reasons = ", ".join(f"{r['field']}: {r['code']}" for r in body.get("reasons", []))
+        return delivery.routing_key, f"command {body.get('command_id')}", reasons
+    subject = body.get("submission_id") or body.get("union_code") or ""
+    summary = " / ".join(str(body[k]) for k in ("union_code", "phase", "title") if k in body)
+    return delivery.routing_key, str(subject)[:8], summary[:90]
+
+
+def event_table(deliveries: list[Delivery]) -> Table:
+    """The events seen, one row each."""
+    table = Table(title="Events on sangkien.events", show_lines=False)
+    for column in ("routing key", "subject", "what"):
+        table.add_column(column)
+    for delivery in deliveries:
+        table.add_row(*describe(delivery))
+    return table
+
+
+async def run_demo(console: Console, base_url: str, api_key: str, tap: Tap) -> None:
+    """File the samples (singly, as a batch, over AMQP, one invalid), wait for their events."""
+    headers = {"X-API-Key": api_key}
+    run = uuid.uuid4().hex[:8]
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        for index, sample in enumerate(SAMPLES[:2]):
+            key = f"demo-{run}-{index}"
+            response = await client.post(
+                "/v1/submissions", json=sample, headers={**headers, "Idempotency-Key": key}
+            )
+            console.print(f"POST /v1/submissions → {response.status_code} {response.json()['id']}")
+        replay = await client.post(
+            "/v1/submissions",
+            json=SAMPLES[0],
+            headers={**headers, "Idempotency-Key": f"demo-{run}-0"},
+        )
+        console.print(f"same key and body again → {replay.status_code} (replay, no new event)")
+        invalid = await client.post(
+            "/v1/submissions",
+            json=INVALID_SAMPLE,
+            headers={**headers, "Idempotency-Key": f"demo-{run}-bad"},
+        )
+        console.print(f"an invalid one → {invalid.status_code}")
+        for error in invalid.json()["errors"]:
+            console.print(f"   {error['field']}: {error['code']} ({error['message']})")
+        batch = await client.post(
+            "/v1/submissions/batch",
+            headers=headers,
+            json={
+                "items": [
+                    {"client_key": f"demo-{run}-batch-{i}", "submission": s}
+                    for i, s in enumerate([SAMPLES[2], INVALID_SAMPLE])
+                ]
+            },
+        )
+        console.print(f"POST /v1/submissions/batch → {batch.json()['summary']}")
+    command_ids = []
+    for suffix, sample in (("cmd", SAMPLES[3]), ("cmd-bad", INVALID_SAMPLE)):
+        command_id = f"demo-{run}-{suffix}"
+        await tap.publish(SUBMIT, _command(command_id, sample), command_id)
+        command_ids.append(command_id)
+        console.print(f"AMQP {SUBMIT} {command_id}")
+    await tap.wait_for(lambda d: d.body.get("command_id") in command_ids, count=2, timeout=60)
+    await tap.wait_for(lambda d: d.routing_key == "submission.received.v1", count=4, timeout=60)
+
+
+def _command(message_id: str, submission: dict[str, Any]) -> bytes:
+    body = {
+        "message_id": message_id,
+        "correlation_id": message_id,
+        "occurred_at": utc_now().isoformat(),
+        "submission": submission,
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
