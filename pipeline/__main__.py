@@ -58,8 +58,9 @@ def _api_key(env: dict[str, str]) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-async def _run(console: Console, broker_url: str, run_dir: Path, first_port: int,
-               exit_after_demo: bool) -> None:
+async def _run(
+    console: Console, broker_url: str, run_dir: Path, first_port: int, exit_after_demo: bool
+) -> None:
     env = {"SANGKIEN_BROKER_URL": broker_url}
     processes: list[ServiceProcess] = []
     try:

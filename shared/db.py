@@ -13,9 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL and a busy timeout so readers never block the writer."""
+    """An async engine. SQLite gets one connection in WAL mode.
+
+    SQLite admits one writer at a time and makes the others wait by sleeping in its busy handler
+    (up to 100 ms a turn): with a pool, concurrent requests spend their time asleep. One
+    connection queues them in-process instead, which is several times faster under load.
+    """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -54,6 +54,7 @@ class Runtime:
             self.sessions,
             batch=settings.relay_batch,
             idle_seconds=settings.relay_idle_seconds,
+            lock_rows=self.engine.dialect.name != "sqlite",
         )
         self.broker_started = False
         self._connecting: asyncio.Task[None] | None = None

@@ -23,8 +23,11 @@ def test_published_openapi_matches_the_app() -> None:
 
 def test_every_setting_is_documented() -> None:
     documented = (REPO_ROOT / "docs/settings.md").read_text(encoding="utf-8")
-    missing = [f"SANGKIEN_{name.upper()}" for name in SubmissionSettings.model_fields
-               if f"SANGKIEN_{name.upper()}" not in documented]
+    missing = [
+        f"SANGKIEN_{name.upper()}"
+        for name in SubmissionSettings.model_fields
+        if f"SANGKIEN_{name.upper()}" not in documented
+    ]
     assert missing == []
 
 
@@ -32,10 +35,25 @@ def test_run_command_files_initiatives_and_shows_their_events(
     broker_url: str, tmp_path: Path
 ) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--broker-url", broker_url,
-         "--run-dir", str(tmp_path), "--first-port", str(free_port()), "--exit-after-demo"],
-        cwd=REPO_ROOT, env={**os.environ, "COLUMNS": "250"}, capture_output=True, text=True,
-        timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--broker-url",
+            broker_url,
+            "--run-dir",
+            str(tmp_path),
+            "--first-port",
+            str(free_port()),
+            "--exit-after-demo",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "COLUMNS": "250"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("submission.received.v1 ") == 4

@@ -54,11 +54,13 @@ class OutboxRelay:
         *,
         batch: int = 500,
         idle_seconds: float = 0.5,
+        lock_rows: bool = True,
     ) -> None:
         self._broker = broker
         self._sessions = sessions
         self._batch = batch
         self._idle = idle_seconds
+        self._lock_rows = lock_rows
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -96,25 +98,40 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of outbox rows in id order; returns how many were published."""
-        async with self._sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    sa.select(OUTBOX)
-                    .order_by(OUTBOX.c.id)
-                    .limit(self._batch)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                OUTBOX_PENDING.set(0)
-                return 0
-            # Publishing the window concurrently lets the broker confirm it as a whole:
-            # awaiting each confirm alone caps a relay near 500 messages per second.
-            await asyncio.gather(*(self._publish(row) for row in rows))
-            await session.execute(OUTBOX.delete().where(OUTBOX.c.id.in_([r.id for r in rows])))
-            pending = await session.scalar(sa.select(sa.func.count()).select_from(OUTBOX))
-        OUTBOX_PENDING.set(pending or 0)
+        async with self._sessions() as session:
+            if not self._lock_rows:
+                # SQLite has one writer: holding a transaction across the broker round trip would
+                # stall every request, so read, publish and delete in separate short steps. Only
+                # one relay runs per SQLite file (it is the embedded, single-process setup).
+                rows = await self._batch_of_rows(session, lock=False)
+                await session.commit()
+                await self._publish_all(rows)
+                await self._delete(session, rows)
+                await session.commit()
+            else:
+                # Replicas on PostgreSQL share the outbox: SKIP LOCKED hands each a disjoint batch.
+                async with session.begin():
+                    rows = await self._batch_of_rows(session, lock=True)
+                    await self._publish_all(rows)
+                    await self._delete(session, rows)
         return len(rows)
+
+    async def _batch_of_rows(self, session: AsyncSession, *, lock: bool) -> list[sa.Row]:
+        query = sa.select(OUTBOX).order_by(OUTBOX.c.id).limit(self._batch)
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        return list((await session.execute(query)).all())
+
+    async def _publish_all(self, rows: list[sa.Row]) -> None:
+        # Publishing the window concurrently lets the broker confirm it as a whole:
+        # awaiting each confirm alone caps a relay near 500 messages per second.
+        await asyncio.gather(*(self._publish(row) for row in rows))
+
+    async def _delete(self, session: AsyncSession, rows: list[sa.Row]) -> None:
+        if rows:
+            await session.execute(OUTBOX.delete().where(OUTBOX.c.id.in_([r.id for r in rows])))
+        pending = await session.scalar(sa.select(sa.func.count()).select_from(OUTBOX))
+        OUTBOX_PENDING.set(pending or 0)
 
     async def _publish(self, row: sa.Row) -> None:
         await self._broker.publish(
