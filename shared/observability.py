@@ -109,4 +109,7 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_FAILURES = Counter(
     "sangkien_outbox_publish_failures_total", "Relay rounds that failed to publish.", ["reason"]
 )
-OUTBOX_PENDING = Gauge("sangkien_outbox_pending", "Outbox rows not yet published.")
+OUTBOX_LAG = Gauge(
+    "sangkien_outbox_lag_seconds",
+    "Age of the oldest event in the relay's last round: how far publishing trails the commits.",
+)

@@ -69,7 +69,8 @@ class Runtime:
         while True:
             try:
                 await self.broker.connect()
-                await declare_topology(self.broker)
+                if self.settings.declare_topology:
+                    await declare_topology(self.broker)
                 await self.broker.start()
             except Exception as exc:
                 log.warning("broker_unavailable", error=str(exc), retry_in=delay)

@@ -52,6 +52,13 @@ class CommonSettings(BaseSettings):
     relay_idle_seconds: float = Field(
         0.5, gt=0, description="How long the relay waits for new outbox rows before polling again."
     )
+    declare_topology: bool = Field(
+        True,
+        description=(
+            "Declare exchanges and queues at start-up. Off in production, where the broker loads "
+            "deploy/rabbitmq/definitions.json and services have no configure permission."
+        ),
+    )
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
 
     def database_url_for(self, service: str) -> str:

@@ -39,10 +39,13 @@ async def client(
     key: Annotated[str | None, Security(api_key_header)],
 ) -> ApiClient:
     """The authenticated portal client; 401 for a missing, wrong or revoked key."""
-    async with ctx.runtime.sessions() as session:
-        found = await authenticate(session, key)
+    found = ctx.keys.get(key) if key else None
     if found is None:
-        raise ApiError(401, "X-API-Key", "unauthenticated", "a valid API key is required")
+        async with ctx.runtime.sessions() as session:
+            found = await authenticate(session, key)
+        if found is None or key is None:
+            raise ApiError(401, "X-API-Key", "unauthenticated", "a valid API key is required")
+        ctx.keys.put(key, found)
     return found
 
 

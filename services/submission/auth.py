@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -84,3 +85,28 @@ async def authenticate(session: AsyncSession, presented: str | None) -> ApiClien
     if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
         return None
     return ApiClient(row.key_id, row.name, tuple(row.scopes), row.can_see_contacts)
+
+
+class KeyCache:
+    """Keys verified recently, so that a busy portal does not cost a query per request.
+
+    A revoked key keeps working for at most ``ttl`` seconds in each process.
+    """
+
+    def __init__(self, ttl: float = 30.0, max_entries: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, ApiClient]] = {}
+
+    def get(self, presented: str) -> ApiClient | None:
+        """The client of a key verified less than ``ttl`` seconds ago."""
+        entry = self._entries.get(presented)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, presented: str, client: ApiClient) -> None:
+        """Remember a verified key."""
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[presented] = (time.monotonic() + self._ttl, client)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from services.submission.auth import KeyCache
 from services.submission.intake import IntakePolicy
 from services.submission.settings import SubmissionSettings
 from services.submission.validation import Limits
@@ -24,6 +25,7 @@ class SubmissionContext:
     reference: ReferenceData
     runtime: Runtime
     policy: IntakePolicy
+    keys: KeyCache = field(default_factory=KeyCache)
 
     @classmethod
     def build(cls, settings: SubmissionSettings) -> SubmissionContext:

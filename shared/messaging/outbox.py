@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from datetime import UTC
 
 import sqlalchemy as sa
 import structlog
@@ -20,18 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.contracts.envelope import Message, utc_now
 from shared.messaging.tables import OUTBOX
 from shared.messaging.topology import EVENTS_EXCHANGE
-from shared.observability import OUTBOX_FAILURES, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from shared.observability import OUTBOX_FAILURES, OUTBOX_LAG, OUTBOX_PUBLISHED
 
 log = structlog.get_logger(__name__)
 
 
 async def add_to_outbox(session: AsyncSession, event: Message) -> None:
-    """Queue ``event`` for publication in the caller's transaction (a repeat id is ignored)."""
-    exists = await session.scalar(
-        sa.select(OUTBOX.c.id).where(OUTBOX.c.message_id == event.message_id)
-    )
-    if exists is not None:
-        return
+    """Queue ``event`` for publication in the caller's transaction.
+
+    Message ids derive from their cause and the inbox applies each cause once, so a repeated id
+    is a bug: the unique constraint makes it fail loudly instead of being published twice.
+    """
     await session.execute(
         OUTBOX.insert().values(
             message_id=event.message_id,
@@ -128,10 +128,14 @@ class OutboxRelay:
         await asyncio.gather(*(self._publish(row) for row in rows))
 
     async def _delete(self, session: AsyncSession, rows: list[sa.Row]) -> None:
-        if rows:
-            await session.execute(OUTBOX.delete().where(OUTBOX.c.id.in_([r.id for r in rows])))
-        pending = await session.scalar(sa.select(sa.func.count()).select_from(OUTBOX))
-        OUTBOX_PENDING.set(pending or 0)
+        if not rows:
+            OUTBOX_LAG.set(0)
+            return
+        await session.execute(OUTBOX.delete().where(OUTBOX.c.id.in_([r.id for r in rows])))
+        oldest = rows[0].created_at
+        if oldest.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        OUTBOX_LAG.set((utc_now() - oldest).total_seconds())
 
     async def _publish(self, row: sa.Row) -> None:
         await self._broker.publish(
