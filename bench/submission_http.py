@@ -12,7 +12,6 @@ published with a confirm while the load runs.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.processes import ServiceProcess, free_port
+from pipeline.processes import ServiceProcess, create_api_key, free_port
 from pipeline.samples import SAMPLES
 from shared.polling import poll
 from shared.settings import REPO_ROOT
@@ -164,24 +163,7 @@ def _run_sync(broker_url: str, seconds: float, concurrency: int) -> list[Figures
             "SANGKIEN_BROKER_URL": broker_url,
             "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'submission.sqlite3'}",
         }
-        api_key = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "services.submission",
-                "keys",
-                "create",
-                "--name",
-                "bench",
-                "--scope",
-                "vn",
-            ],
-            cwd=REPO_ROOT,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()[-1]
+        api_key = create_api_key(env, name="bench", scope="vn")
         port = free_port()
         trivial = subprocess.Popen(
             [sys.executable, "-m", "bench.trivial_app", str(port)], cwd=REPO_ROOT

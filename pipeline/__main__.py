@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +18,7 @@ from rich.console import Console
 from rich.live import Live
 
 from pipeline.demo import event_table, run_demo
-from pipeline.processes import ServiceProcess
+from pipeline.processes import ServiceProcess, create_api_key
 from pipeline.tap import Tap
 from shared.settings import REPO_ROOT
 
@@ -33,29 +31,6 @@ DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 @cli.callback()
 def main() -> None:
     """Run the sáng kiến pipeline."""
-
-
-def _api_key(env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.submission",
-            "keys",
-            "create",
-            "--name",
-            "demo portal",
-            "--scope",
-            "vn",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return done.stdout.strip().splitlines()[-1]
 
 
 async def _run(
@@ -80,8 +55,10 @@ async def _run(
                 f"[green]{process.name}[/] ready at {process.base_url} (logs: {process.log_path})"
             )
         submission = processes[0]
-        key = _api_key(
-            {**os.environ, **env, "SANGKIEN_DATABASE_URL": submission.env["SANGKIEN_DATABASE_URL"]}
+        key = create_api_key(
+            {**env, "SANGKIEN_DATABASE_URL": submission.env["SANGKIEN_DATABASE_URL"]},
+            name="demo portal",
+            scope="vn",
         )
         async with Tap(broker_url, ("#",)) as tap:
             await run_demo(console, submission.base_url, key, tap)

@@ -79,3 +79,27 @@ class ServiceProcess:
     def logs(self) -> str:
         """Everything the process wrote."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def create_api_key(env: dict[str, str], *, name: str, scope: str) -> str:
+    """A portal key made with the submission service's own command, as an operator would."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.submission",
+            "keys",
+            "create",
+            "--name",
+            name,
+            "--scope",
+            scope,
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip().splitlines()[-1]

@@ -136,6 +136,16 @@ def _grassroots(rng: random.Random, parent: str, count: int) -> list[Union]:
     return units
 
 
+def _below(
+    rng: random.Random, middles: list[Union], grassroots: int, existing: set[str]
+) -> list[Union]:
+    """The new middle unions and ``grassroots`` grassroots unions shared out below them."""
+    grown = [m for m in middles if m.code not in existing]
+    for middle, count in zip(middles, _split(rng, grassroots, [1.0] * len(middles)), strict=True):
+        grown.extend(_grassroots(rng, middle.code, count))
+    return grown
+
+
 def _split(rng: random.Random, total: int, weights: list[float]) -> list[int]:
     """Share ``total`` among ``weights``; every share gets at least one."""
     scale = sum(weights)
@@ -174,11 +184,7 @@ def generate_lower_tree(top: list[Union], seed: int = SEED) -> list[Union]:
                     f"{province.code}.cum-huyen",
                 )
             )
-        lower.extend(m for m in middles if m.code not in existing)
-        for middle, count in zip(
-            middles, _split(rng, grassroots, [1.0] * len(middles)), strict=True
-        ):
-            lower.extend(_grassroots(rng, middle.code, count))
+        lower.extend(_below(rng, middles, grassroots, existing))
     centrals = [u for u in top if u.level == "central_sector"]
     per_central = _split(rng, round(GRASSROOTS_TOTAL * CENTRAL_SHARE), [1.0] * len(centrals))
     for central, grassroots in zip(centrals, per_central, strict=True):
@@ -193,11 +199,7 @@ def generate_lower_tree(top: list[Union], seed: int = SEED) -> list[Union]:
                     f"{central.code}.cum-tong-cong-ty",
                 )
             )
-        lower.extend(m for m in middles if m.code not in existing)
-        for middle, count in zip(
-            middles, _split(rng, grassroots, [1.0] * len(middles)), strict=True
-        ):
-            lower.extend(_grassroots(rng, middle.code, count))
+        lower.extend(_below(rng, middles, grassroots, existing))
     return lower
 
 

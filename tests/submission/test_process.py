@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from pipeline.processes import ServiceProcess
+from pipeline.processes import ServiceProcess, create_api_key
 from pipeline.tap import Tap
 from shared.polling import poll
-from shared.settings import REPO_ROOT
 from tests.support.broker import PrivateRabbit
 from tests.support.drafts import HANOI_EMAIL, HANOI_PHONE, draft
 from tests.support.publish import publish_raw, submit_command
@@ -54,27 +50,9 @@ async def service(
 
 
 def api_key(database_url: str, scope: str) -> dict[str, str]:
-    """A key made with the service's own command, as an operator would."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.submission",
-            "keys",
-            "create",
-            "--name",
-            "test",
-            "--scope",
-            scope,
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "SANGKIEN_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return {"X-API-Key": done.stdout.strip().splitlines()[-1]}
+    """Headers with a key made by the service's own command."""
+    key = create_api_key({"SANGKIEN_DATABASE_URL": database_url}, name="test", scope=scope)
+    return {"X-API-Key": key}
 
 
 async def file(process: ServiceProcess, headers: dict[str, str], key: str, **body: object) -> str:
