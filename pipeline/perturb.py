@@ -1,0 +1,153 @@
+"""How a copied initiative changes between filings: the perturbation classes of DESIGN §4."""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import replace
+
+from pipeline.texts import Initiative, initiative
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+_TRADITIONAL = re.compile(rf"(?<![qQ])([oOuU])([{_TONES}])([aAeEyY])(?![\w])")
+FILLER = ("thêm", "các", "những", "rất", "đã", "được", "việc", "nhằm", "cũng", "tại", "này")
+
+
+def _map_text(item: Initiative, change: Callable[[str], str], title: bool = True) -> Initiative:
+    return replace(
+        item,
+        title=change(item.title) if title else item.title,
+        situation=change(item.situation),
+        solution=change(item.solution),
+        effect=change(item.effect),
+    )
+
+
+def edit_words(rng: random.Random, share: float) -> Callable[[Initiative], Initiative]:
+    """Replace, drop or insert ``share`` of the words."""
+
+    def change(text: str) -> str:
+        words = text.split()
+        for _ in range(max(1, round(len(words) * share))):
+            position = rng.randrange(len(words))
+            action = rng.random()
+            if action < 0.4:
+                words[position] = rng.choice(FILLER)
+            elif action < 0.7 and len(words) > 3:
+                del words[position]
+            else:
+                words.insert(position, rng.choice(FILLER))
+        return " ".join(words)
+
+    return lambda item: _map_text(item, change)
+
+
+def reorder_sentences(rng: random.Random) -> Callable[[Initiative], Initiative]:
+    """Shuffle the sentences of each part."""
+
+    def change(text: str) -> str:
+        sentences = [s for s in text.split(". ") if s]
+        rng.shuffle(sentences)
+        return ". ".join(sentences)
+
+    return lambda item: _map_text(item, change, title=False)
+
+
+def change_title(rng: random.Random) -> Callable[[Initiative], Initiative]:
+    """A new title over the same content."""
+    return lambda item: replace(item, title=initiative(rng, item.field).title)
+
+
+def strip_accents(item: Initiative) -> Initiative:
+    """Typed without diacritics."""
+
+    def change(text: str) -> str:
+        bare = "".join(
+            c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
+        )
+        return bare.replace("đ", "d").replace("Đ", "D")
+
+    return _map_text(item, change)
+
+
+def to_nfd(item: Initiative) -> Initiative:
+    """Sent decomposed (NFD), as some keyboards and browsers do."""
+    return _map_text(item, lambda text: unicodedata.normalize("NFD", text))
+
+
+def new_tone_placement(item: Initiative) -> Initiative:
+    """ "hòa" written "hoà", "thủy" written "thuỷ"."""
+
+    def change(text: str) -> str:
+        moved = _TRADITIONAL.sub(r"\1\3\2", unicodedata.normalize("NFD", text))
+        return unicodedata.normalize("NFC", moved)
+
+    return _map_text(item, change)
+
+
+def spacing_and_punctuation(rng: random.Random) -> Callable[[Initiative], Initiative]:
+    """Doubled spaces, dropped or added punctuation, other case."""
+
+    def change(text: str) -> str:
+        text = text.replace(", ", " ,  ").replace(". ", " ; ") if rng.random() < 0.5 else text
+        return text.upper() if rng.random() < 0.3 else text.replace(".", "").replace(",", "")
+
+    return lambda item: _map_text(item, change)
+
+
+def truncate(share: float) -> Callable[[Initiative], Initiative]:
+    """Only the first ``share`` of each part."""
+
+    def change(text: str) -> str:
+        words = text.split()
+        return " ".join(words[: max(3, round(len(words) * share))])
+
+    return lambda item: _map_text(item, change, title=False)
+
+
+def extend(rng: random.Random) -> Callable[[Initiative], Initiative]:
+    """A paragraph added to the solution and the effect."""
+
+    def apply(item: Initiative) -> Initiative:
+        extra = initiative(rng, item.field)
+        return replace(
+            item,
+            solution=f"{item.solution} {extra.solution}",
+            effect=f"{item.effect} Ngoài ra, {extra.effect}",
+        )
+
+    return apply
+
+
+def combine(*steps: Callable[[Initiative], Initiative]) -> Callable[[Initiative], Initiative]:
+    """Several perturbations one after the other."""
+
+    def apply(item: Initiative) -> Initiative:
+        for step in steps:
+            item = step(item)
+        return item
+
+    return apply
+
+
+def positive_classes(rng: random.Random) -> dict[str, Callable[[Initiative], Initiative]]:
+    """Every near-duplicate class, by name."""
+    return {
+        "edit 5% of words": edit_words(rng, 0.05),
+        "edit 10% of words": edit_words(rng, 0.10),
+        "edit 20% of words": edit_words(rng, 0.20),
+        "reordered sentences": reorder_sentences(rng),
+        "changed title": change_title(rng),
+        "diacritics stripped": strip_accents,
+        "NFD": to_nfd,
+        "new tone placement": new_tone_placement,
+        "spacing and punctuation": spacing_and_punctuation(rng),
+        "truncated to 60%": truncate(0.6),
+        "extended": extend(rng),
+        "combined: 10% edits, no accents, reordered": combine(
+            edit_words(rng, 0.10), strip_accents, reorder_sentences(rng)
+        ),
+        "combined: new title, NFD, truncated": combine(change_title(rng), to_nfd, truncate(0.7)),
+    }

@@ -1,0 +1,47 @@
+"""Vietnamese-aware normalisation for duplicate matching (pure functions).
+
+The same initiative reaches us typed in many ways: NFC or NFD, the old or new tone placement
+("hòa"/"hoà", "thủy"/"thuỷ"), any case, spacing and punctuation, or with no accents at all.
+``canonical`` folds all but the last; ``matching_key`` also drops the diacritics (đ → d) so that a
+copy typed without accents matches its original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng (combining, in NFD)
+# Open syllables "oa", "oe", "uy" carry the tone on the first vowel in the traditional placement
+# ("hòa", "khỏe", "thủy"); the new placement puts it on the second ("hoà"). "qu" + "y" is a
+# consonant and a vowel ("quý"), so it is left alone.
+_NEW_TONE_PLACEMENT = re.compile(
+    rf"(?<![qQ])([oO])([aAeE])([{_TONES}])(?![\w])|(?<![qQ])([uU])([yY])([{_TONES}])(?![\w])"
+)
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _traditional_tone(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1) + match.group(3) + match.group(2)
+    return match.group(4) + match.group(6) + match.group(5)
+
+
+def canonical(text: str) -> str:
+    """NFC, traditional tone placement, case folded, punctuation and spacing folded."""
+    decomposed = unicodedata.normalize("NFD", text)
+    decomposed = _NEW_TONE_PLACEMENT.sub(_traditional_tone, decomposed)
+    folded = unicodedata.normalize("NFC", decomposed).casefold()
+    return " ".join(_NOT_WORD.sub(" ", folded).split())
+
+
+def strip_diacritics(text: str) -> str:
+    """The text without tone marks or vowel modifiers, đ as d."""
+    decomposed = unicodedata.normalize("NFD", text)
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return bare.replace("đ", "d").replace("Đ", "D")
+
+
+def matching_key(text: str) -> str:
+    """The diacritics-insensitive canonical form that matching works on."""
+    return strip_diacritics(canonical(text))
