@@ -65,8 +65,10 @@ def build_pairs(seed: int, per_class: int) -> list[tuple[str, Initiative, Initia
 
 
 def evaluate(
-    pairs: list[tuple[str, Initiative, Initiative]], params: MatchingParameters, key: callable
-) -> dict[str, Tally]:  # type: ignore[valid-type]
+    pairs: list[tuple[str, Initiative, Initiative]],
+    params: MatchingParameters,
+    key: Callable[[Initiative], str],
+) -> dict[str, Tally]:
     """Screen every query against an index of every first member."""
     texts: dict[str, str] = {}
     index = Index(params)

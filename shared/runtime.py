@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -59,9 +60,12 @@ class Runtime:
         self.broker_started = False
         self._connecting: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Migrate the database, then connect to the broker in the background."""
+    async def start(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Migrate the database, run ``prepare`` (e.g. rebuild an index), then connect to the
+        broker in the background: no message is consumed before ``prepare`` is done."""
         await migrate(self.engine, self.migrations)
+        if prepare is not None:
+            await prepare()
         self._connecting = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def _connect(self) -> None:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from pipeline.processes import free_port
+from services.dedup.app import create_app as create_dedup_app
+from services.dedup.settings import DedupSettings
 from services.submission.app import create_app
 from services.submission.auth import create_client
 from services.submission.context import SubmissionContext
@@ -79,6 +81,19 @@ class RunningSubmission:
                 can_see_contacts=contacts,
             )
         return {"X-API-Key": key}
+
+
+@pytest.fixture
+async def dedup(broker_url: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The dedup service running in this process, ready; yields a client of its HTTP side."""
+    app = create_dedup_app(
+        DedupSettings(broker_url=broker_url, database_url=database_url, relay_idle_seconds=0.1)
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dedup") as http:
+            await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
+            yield http
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from services.submission.store import submissions
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.registry import ContractError
 from shared.contracts.submission import FieldError, RejectedV1, ScreenedV1, SubmitV1
-from shared.messaging.consumer import PoisonMessage, subscribe
+from shared.messaging.consumer import AfterCommit, PoisonMessage, subscribe
 from shared.messaging.outbox import add_to_outbox
 from shared.messaging.topology import SUBMISSION_SCREENED, SUBMIT_COMMANDS
 
@@ -35,7 +35,7 @@ def register(ctx: SubmissionContext) -> None:
     """Subscribe this service's handlers to its queues."""
     runtime = ctx.runtime
 
-    async def on_submit(session: AsyncSession, command: SubmitV1) -> None:
+    async def on_submit(session: AsyncSession, command: SubmitV1) -> AfterCommit | None:
         attempt = Attempt(
             command.message_id,
             command.submission,
@@ -50,6 +50,7 @@ def register(ctx: SubmissionContext) -> None:
             await add_to_outbox(
                 session, rejection(command.message_id, command.correlation_id, list(result.errors))
             )
+        return None
 
     async def on_bad_command(
         session: AsyncSession, message: RabbitMessage, error: ContractError
@@ -65,7 +66,7 @@ def register(ctx: SubmissionContext) -> None:
         SUBMISSIONS_FILED.labels(channel="amqp", outcome="rejected").inc()
         return True
 
-    async def on_screened(session: AsyncSession, event: ScreenedV1) -> None:
+    async def on_screened(session: AsyncSession, event: ScreenedV1) -> AfterCommit | None:
         updated = await session.execute(
             submissions.update()
             .where(submissions.c.id == event.submission_id)
@@ -78,6 +79,7 @@ def register(ctx: SubmissionContext) -> None:
         )
         if updated.rowcount == 0:  # type: ignore[attr-defined]
             raise PoisonMessage(f"unknown submission {event.submission_id}")
+        return None
 
     prefetch = ctx.settings.prefetch
     subscribe(

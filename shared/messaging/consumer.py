@@ -9,6 +9,7 @@ briefly unavailable, say) is nacked for redelivery, up to the queue's delivery l
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -30,7 +31,10 @@ from shared.observability import HANDLER_SECONDS, MESSAGES_CONSUMED, correlation
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
 
-Handler = Callable[[AsyncSession, M], Awaitable[None]]
+# A handler may return a callback to run once its transaction has committed (e.g. to update an
+# in-memory index that must never hold what the database does not).
+AfterCommit = Callable[[], None]
+Handler = Callable[[AsyncSession, M], Awaitable[AfterCommit | None]]
 # Called in a transaction when a delivery fails its contract; returns True when it answered the
 # sender itself (e.g. with submission.rejected.v1 through the outbox) instead of dead-lettering.
 ContractErrorHandler = Callable[[AsyncSession, RabbitMessageType, ContractError], Awaitable[bool]]
@@ -93,8 +97,14 @@ def subscribe(
     *,
     prefetch: int,
     on_contract_error: ContractErrorHandler | None = None,
+    serial: bool = False,
 ) -> None:
-    """Consume ``spec``'s queue as ``model`` messages, applying each once through ``handle``."""
+    """Consume ``spec``'s queue as ``model`` messages, applying each once through ``handle``.
+
+    ``serial`` applies one message at a time, commit included, for handlers whose answer depends
+    on every message before (prefetch still keeps the next ones at hand).
+    """
+    one_at_a_time = asyncio.Lock() if serial else None
 
     @broker.subscriber(
         spec.queue(),
@@ -107,7 +117,11 @@ def subscribe(
         started = time.perf_counter()
         message_id = message.message_id or ""
         with correlation(message.correlation_id or message_id, message_id=message_id):
-            outcome = await _apply(body, message)
+            if one_at_a_time is None:
+                outcome = await _apply(body, message)
+            else:
+                async with one_at_a_time:
+                    outcome = await _apply(body, message)
         MESSAGES_CONSUMED.labels(queue=spec.name, outcome=outcome).inc()
         HANDLER_SECONDS.labels(queue=spec.name).observe(time.perf_counter() - started)
 
@@ -122,7 +136,7 @@ def subscribe(
             async with sessions() as session, session.begin():
                 if await already_processed(session, spec.name, event.message_id):
                     return "duplicate"
-                await handle(session, event)
+                after_commit = await handle(session, event)
                 await record_processed(session, spec.name, event.message_id)
         except PoisonMessage as poison:
             return await _poison(message, poison.reason)
@@ -130,6 +144,8 @@ def subscribe(
             log.exception("message_failed_will_retry", queue=spec.name)
             MESSAGES_CONSUMED.labels(queue=spec.name, outcome="retried").inc()
             raise
+        if after_commit is not None:
+            after_commit()
         relay.wake()
         return "processed"
 

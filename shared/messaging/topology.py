@@ -46,7 +46,7 @@ class QueueSpec:
         }
         if self.message_ttl_ms is not None:
             args["x-message-ttl"] = self.message_ttl_ms
-        return args
+        return {**args, **self.extra}
 
     def queue(self, *, declare: bool = False) -> RabbitQueue:
         """The queue; consumers use it passively, ``declare_topology`` declares it."""
@@ -71,7 +71,13 @@ def _consumer(service: str, routing_key: str) -> QueueSpec:
 # mandatory publish that comes back unroutable means the topology is wrong, never "no listener".
 SUBMIT_COMMANDS = _consumer("submission", "submission.submit.v1")
 SUBMISSION_SCREENED = _consumer("submission", "submission.screened.v1")
-DEDUP_RECEIVED = _consumer("dedup", "submission.received.v1")
+# Dedup's verdicts depend on every earlier submission, held in one process's index: only one
+# consumer may be active; a second instance waits as a hot standby.
+DEDUP_RECEIVED = QueueSpec(
+    name="dedup.submission.received.v1",
+    routing_keys=("submission.received.v1",),
+    extra={"x-single-active-consumer": True},
+)
 DEDUP_REVIEWED = _consumer("dedup", "submission.reviewed.v1")
 AGGREGATION_SCREENED = _consumer("aggregation", "submission.screened.v1")
 AGGREGATION_REVIEWED = _consumer("aggregation", "submission.reviewed.v1")

@@ -1,0 +1,209 @@
+"""Screening one submission: the program's index, the texts of candidates, the verdict.
+
+The index lives in memory and holds exactly what the database holds: it is rebuilt from the
+``documents`` table at start-up (before any message is consumed) and a document is added only
+after its transaction has committed. Messages are screened one at a time, so every verdict is
+taken against every earlier committed submission of the program, and never against itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.dedup.matching import Index, Match, MatchingParameters, document_text, exact_hash
+from services.dedup.store import dismissed_pairs, documents
+from shared.contracts.envelope import derived_message_id, utc_now
+from shared.contracts.submission import ReceivedV1, ScreenedV1
+from shared.messaging.consumer import AfterCommit
+from shared.messaging.outbox import add_to_outbox
+
+log = structlog.get_logger(__name__)
+
+
+class TextCache:
+    """Matching keys of recent documents (most candidates are recent copies)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._keys: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, document_id: str) -> str | None:
+        """A cached key, refreshed as recently used."""
+        key = self._keys.get(document_id)
+        if key is not None:
+            self._keys.move_to_end(document_id)
+        return key
+
+    def put(self, document_id: str, key: str) -> None:
+        """Remember a key, forgetting the least recently used beyond capacity."""
+        if self._capacity == 0:
+            return
+        self._keys[document_id] = key
+        self._keys.move_to_end(document_id)
+        while len(self._keys) > self._capacity:
+            self._keys.popitem(last=False)
+
+
+class Screener:
+    """The indexes of every program and what screening needs around them."""
+
+    def __init__(self, params: MatchingParameters, cache_size: int) -> None:
+        self.params = params
+        self.indexes: dict[str, Index] = {}
+        self.cache = TextCache(cache_size)
+
+    def index(self, program: str) -> Index:
+        """The index of ``program``."""
+        return self.indexes.setdefault(program, Index(self.params))
+
+    async def rebuild(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+        """Load every screened document into the indexes, in screening order."""
+        started = time.perf_counter()
+        count = 0
+        async with sessions() as session:
+            rows = await session.stream(
+                sa.select(documents.c.program, documents.c.submission_id, documents.c.matching_key)
+                .order_by(documents.c.seq)
+                .execution_options(yield_per=20_000)
+            )
+            async for chunk in rows.partitions(20_000):
+                by_program: dict[str, list[tuple[str, str]]] = {}
+                for program, submission_id, key in chunk:
+                    by_program.setdefault(program, []).append((submission_id, key))
+                for program, batch in by_program.items():
+                    self.index(program).add_many(batch)
+                count += len(chunk)
+        log.info("index_rebuilt", documents=count, seconds=round(time.perf_counter() - started, 2))
+        return count
+
+    async def screen(self, session: AsyncSession, event: ReceivedV1) -> AfterCommit:
+        """Judge ``event``, store the verdict and its event; index it once committed."""
+        key = document_text(event.title, event.situation, event.solution, event.effect)
+        index = self.index(event.program)
+        dismissed = frozenset(
+            await session.scalars(
+                sa.select(dismissed_pairs.c.other_id).where(
+                    dismissed_pairs.c.text_hash == exact_hash(key)
+                )
+            )
+        )
+        excluded = dismissed | {event.submission_id}
+        texts = await self._texts(session, index.candidates(key, excluded))
+        match = index.screen(event.submission_id, key, texts, dismissed)
+        same_union, same_author = await self._relation(session, event, match)
+        await session.execute(
+            documents.insert().values(
+                submission_id=event.submission_id,
+                program=event.program,
+                union_code=event.union_code,
+                author_key=event.author_key,
+                matching_key=key,
+                verdict=match.verdict.value,
+                score=match.score,
+                best_match_id=match.best_match,
+                method_version=self.params.version,
+                screened_at=utc_now(),
+            )
+        )
+        await add_to_outbox(session, self._event(event, match, same_union, same_author))
+
+        def index_it() -> None:
+            index.add(event.submission_id, key)
+            self.cache.put(event.submission_id, key)
+
+        return index_it
+
+    async def dismiss(
+        self, session: AsyncSession, submission_id: str, other_id: str | None, review_id: str
+    ) -> None:
+        """Remember that two submissions are not copies of each other, both ways round."""
+        reviewed = await self._document(session, submission_id)
+        other_id = other_id or (reviewed.best_match_id if reviewed is not None else None)
+        if reviewed is None or other_id is None:
+            log.warning("dismissal_without_pair", submission_id=submission_id)
+            return
+        pairs = [(exact_hash(reviewed.matching_key), other_id)]
+        other = await self._document(session, other_id)
+        if other is not None:
+            pairs.append((exact_hash(other.matching_key), submission_id))
+        for text_hash, dismissed_id in pairs:
+            known = await session.scalar(
+                sa.select(dismissed_pairs.c.review_id).where(
+                    dismissed_pairs.c.text_hash == text_hash,
+                    dismissed_pairs.c.other_id == dismissed_id,
+                )
+            )
+            if known is None:
+                await session.execute(
+                    dismissed_pairs.insert().values(
+                        text_hash=text_hash, other_id=dismissed_id, review_id=review_id
+                    )
+                )
+
+    @staticmethod
+    async def _document(session: AsyncSession, submission_id: str) -> sa.Row | None:
+        return (
+            await session.execute(
+                sa.select(documents).where(documents.c.submission_id == submission_id)
+            )
+        ).first()
+
+    async def _texts(self, session: AsyncSession, candidates: list[str]) -> dict[str, str]:
+        texts: dict[str, str] = {}
+        missing = []
+        for candidate in candidates:
+            cached = self.cache.get(candidate)
+            if cached is None:
+                missing.append(candidate)
+            else:
+                texts[candidate] = cached
+        if missing:
+            rows = await session.execute(
+                sa.select(documents.c.submission_id, documents.c.matching_key).where(
+                    documents.c.submission_id.in_(missing)
+                )
+            )
+            for submission_id, key in rows:
+                texts[submission_id] = key
+                self.cache.put(submission_id, key)
+        return texts
+
+    async def _relation(
+        self, session: AsyncSession, event: ReceivedV1, match: Match
+    ) -> tuple[bool, bool]:
+        if match.best_match is None:
+            return False, False
+        row = await self._document(session, match.best_match)
+        if row is None:
+            return False, False
+        return row.union_code == event.union_code, row.author_key == event.author_key
+
+    def _event(
+        self, event: ReceivedV1, match: Match, same_union: bool, same_author: bool
+    ) -> ScreenedV1:
+        return ScreenedV1(
+            message_id=derived_message_id(event.submission_id, ScreenedV1.routing_key()),
+            correlation_id=event.correlation_id,
+            occurred_at=utc_now(),
+            submission_id=event.submission_id,
+            union_code=event.union_code,
+            union_path=event.union_path,
+            program=event.program,
+            phase=event.phase,
+            submitted_at=event.submitted_at,
+            local_date=event.local_date,
+            benefit_vnd=event.benefit_vnd,
+            author_key=event.author_key,
+            verdict=match.verdict,
+            score=match.score,
+            best_match_id=match.best_match,
+            candidates=list(match.candidates),
+            same_union=same_union,
+            same_author=same_author,
+            method_version=self.params.version,
+        )

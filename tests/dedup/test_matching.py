@@ -1,0 +1,93 @@
+"""Matching: exact and near duplicates, negatives, self and dismissed pairs excluded."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pipeline.perturb import edit_words, strip_accents, truncate
+from pipeline.texts import Initiative, initiative
+from services.dedup.matching import (
+    Index,
+    MatchingParameters,
+    document_text,
+    shingles,
+    similarity,
+)
+from shared.contracts.submission import Verdict
+
+PARAMS = MatchingParameters()
+
+
+def key(item: Initiative) -> str:
+    return document_text(item.title, *item.content())
+
+
+def indexed(*items: Initiative) -> tuple[Index, dict[str, str]]:
+    index, texts = Index(PARAMS), {}
+    for number, item in enumerate(items):
+        texts[f"s{number}"] = key(item)
+        index.add(f"s{number}", texts[f"s{number}"])
+    return index, texts
+
+
+def test_shingles_are_syllable_ngrams() -> None:
+    assert shingles("a b c", 2) == ["a b", "b c"]
+    assert shingles("a", 2) == ["a"]
+    assert shingles("", 2) == []
+
+
+def test_similarity_takes_containment_for_truncated_copies() -> None:
+    full, half = {"a", "b", "c", "d"}, {"a", "b"}
+    assert similarity(full, half, 0.7) == 0.7
+    assert similarity(full, half, 0.0) == 0.5
+    assert similarity(set(), half, 0.7) == 0.0
+
+
+def test_exact_copy_without_accents_is_an_exact_duplicate() -> None:
+    rng = random.Random(1)
+    original = initiative(rng)
+    index, texts = indexed(original, initiative(rng))
+    match = index.screen("new", key(strip_accents(original)), texts)
+    assert (match.verdict, match.best_match, match.score) == (Verdict.EXACT_DUPLICATE, "s0", 1.0)
+
+
+def test_edited_copy_is_a_near_duplicate_of_its_original() -> None:
+    rng = random.Random(2)
+    original = initiative(rng)
+    others = [initiative(rng, original.field) for _ in range(30)]
+    index, texts = indexed(*others, original)
+    copy = truncate(0.7)(edit_words(rng, 0.1)(original))
+    match = index.screen("new", key(copy), texts)
+    assert match.verdict is Verdict.NEAR_DUPLICATE
+    assert match.best_match == f"s{len(others)}"
+    assert match.candidates[0].submission_id == match.best_match
+
+
+def test_a_document_never_matches_itself_and_dismissed_pairs_are_skipped() -> None:
+    rng = random.Random(3)
+    original = initiative(rng)
+    index, texts = indexed(original)
+    assert index.screen("s0", key(original), texts).verdict is Verdict.UNIQUE
+    dismissed = index.screen("new", key(original), texts, dismissed=frozenset({"s0"}))
+    assert dismissed.verdict is Verdict.UNIQUE
+
+
+def test_bulk_rebuild_finds_what_single_inserts_find() -> None:
+    rng = random.Random(4)
+    items = [initiative(rng) for _ in range(50)]
+    one_by_one, texts = indexed(*items)
+    bulk = Index(PARAMS)
+    bulk.add_many(texts.items())
+    probe = key(edit_words(rng, 0.05)(items[17]))
+    assert bulk.screen("q", probe, texts) == one_by_one.screen("q", probe, texts)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_different_initiatives_of_one_field_are_unique(seed: int) -> None:
+    rng = random.Random(seed)
+    first = initiative(rng)
+    second = initiative(rng, first.field)
+    index, texts = indexed(first)
+    assert index.screen("new", key(second), texts).verdict is Verdict.UNIQUE

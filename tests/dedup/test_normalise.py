@@ -1,0 +1,38 @@
+"""Vietnamese normalisation: every way of typing the same text gives the same key."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from services.dedup.normalise import canonical, matching_key, strip_diacritics
+
+
+@pytest.mark.parametrize(
+    ("new", "traditional"),
+    [
+        ("hoà", "hòa"),
+        ("thuỷ", "thủy"),
+        ("khoẻ", "khỏe"),
+        ("Hoá đơn", "hóa đơn"),
+        ("tuỳ", "tùy"),
+        ("Điều hoà", "điều hòa"),
+    ],
+)
+def test_tone_placement_is_folded(new: str, traditional: str) -> None:
+    assert canonical(new) == canonical(traditional) == traditional.casefold()
+
+
+def test_closed_syllables_and_qu_keep_their_tone() -> None:
+    assert canonical("hoàng khoảng quý thuận") == "hoàng khoảng quý thuận"
+
+
+def test_nfd_case_spacing_and_punctuation_fold() -> None:
+    nfd = unicodedata.normalize("NFD", "  TIẾT KIỆM   điện,năng-lượng!! ")
+    assert canonical(nfd) == "tiết kiệm điện năng lượng"
+
+
+def test_diacritics_and_d_stroke_are_stripped() -> None:
+    assert strip_diacritics("Đường điện Ưu tiên") == "Duong dien Uu tien"
+    assert matching_key("Đổi mới hoà mạng") == matching_key("doi moi hoa mang")
