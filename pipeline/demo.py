@@ -10,6 +10,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from pipeline.perturb import without_accents
 from pipeline.samples import INVALID_SAMPLE, SAMPLES
 from pipeline.tap import Delivery, Tap
 from shared.contracts.envelope import utc_now
@@ -26,6 +27,13 @@ def describe(delivery: Delivery) -> tuple[str, str, str]:
     if delivery.routing_key == "submission.rejected.v1":
         reasons = ", ".join(f"{r['field']}: {r['code']}" for r in body.get("reasons", []))
         return delivery.routing_key, f"command {body.get('command_id')}", reasons
+    if delivery.routing_key == "submission.screened.v1":
+        match = f" of {str(body.get('best_match_id'))[:8]}" if body.get("best_match_id") else ""
+        return (
+            delivery.routing_key,
+            str(body.get("submission_id"))[:8],
+            f"{body.get('verdict')}{match} (score {body.get('score')})",
+        )
     subject = body.get("submission_id") or body.get("union_code") or ""
     summary = " / ".join(str(body[k]) for k in ("union_code", "phase", "title") if k in body)
     return delivery.routing_key, str(subject)[:8], summary[:90]
@@ -66,6 +74,17 @@ async def run_demo(console: Console, base_url: str, api_key: str, tap: Tap) -> N
         console.print(f"an invalid one → {invalid.status_code}")
         for error in invalid.json()["errors"]:
             console.print(f"   {error['field']}: {error['code']} ({error['message']})")
+        copy = {
+            **SAMPLES[0],
+            "union_code": "ldld-ha-noi.h05.cs0010",
+            "title": without_accents(SAMPLES[0]["title"]),
+            "situation": without_accents(SAMPLES[0]["situation"]),
+            "solution": without_accents(SAMPLES[0]["solution"]),
+        }
+        copied = await client.post(
+            "/v1/submissions", json=copy, headers={**headers, "Idempotency-Key": f"demo-{run}-copy"}
+        )
+        console.print(f"a copy typed without accents → {copied.status_code}")
         batch = await client.post(
             "/v1/submissions/batch",
             headers=headers,
@@ -84,7 +103,15 @@ async def run_demo(console: Console, base_url: str, api_key: str, tap: Tap) -> N
         command_ids.append(command_id)
         console.print(f"AMQP {SUBMIT} {command_id}")
     await tap.wait_for(lambda d: d.body.get("command_id") in command_ids, count=2, timeout=60)
-    await tap.wait_for(lambda d: d.routing_key == "submission.received.v1", count=4, timeout=60)
+    await tap.wait_for(lambda d: d.routing_key == "submission.received.v1", count=5, timeout=60)
+    await tap.wait_for(lambda d: d.routing_key == "submission.screened.v1", count=5, timeout=60)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        shown = await client.get(f"/v1/submissions/{copied.json()['id']}", headers=headers)
+    screening = shown.json()["screening"]
+    console.print(
+        f"GET the copy → verdict {screening['verdict']} of {screening['best_match_id']}"
+        f" (score {screening['score']})"
+    )
 
 
 def _command(message_id: str, submission: dict[str, Any]) -> bytes:

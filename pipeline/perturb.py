@@ -60,16 +60,15 @@ def change_title(rng: random.Random) -> Callable[[Initiative], Initiative]:
     return lambda item: replace(item, title=initiative(rng, item.field).title)
 
 
+def without_accents(text: str) -> str:
+    """``text`` as typed on a keyboard without Vietnamese input."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    return bare.replace("đ", "d").replace("Đ", "D")
+
+
 def strip_accents(item: Initiative) -> Initiative:
     """Typed without diacritics."""
-
-    def change(text: str) -> str:
-        bare = "".join(
-            c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
-        )
-        return bare.replace("đ", "d").replace("Đ", "D")
-
-    return _map_text(item, change)
+    return _map_text(item, without_accents)
 
 
 def to_nfd(item: Initiative) -> Initiative:

@@ -56,6 +56,8 @@ def test_run_command_files_initiatives_and_shows_their_events(
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("submission.received.v1 ") == 4
+    assert done.stdout.count("submission.received.v1 ") == 5
+    assert done.stdout.count("submission.screened.v1 ") == 5
     assert "submission.rejected.v1" in done.stdout
     assert "union_code: union_not_accepting" in done.stdout
+    assert "GET the copy → verdict exact_duplicate" in done.stdout
