@@ -74,11 +74,11 @@ def evaluate(
     index = Index(params)
     for number, (_, first, _) in enumerate(pairs):
         texts[f"o{number}"] = key(first)
-        index.add(f"o{number}", texts[f"o{number}"])
+        index.add(f"o{number}", index.probe(texts[f"o{number}"]))
     tallies: dict[str, Tally] = {}
     for number, (name, _, query) in enumerate(pairs):
         tally = tallies.setdefault(name, Tally())
-        match = index.screen(f"q{number}", key(query), texts)
+        match = index.screen(f"q{number}", index.probe(key(query)), texts)
         mine, theirs = (
             set(shingles(t, params.shingle_size)) for t in (key(query), texts[f"o{number}"])
         )

@@ -8,6 +8,7 @@ share the field's phrases (as real ones do) without being copies of each other.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 FIELDS: dict[str, dict[str, list[str]]] = {
@@ -241,55 +242,85 @@ FIELDS: dict[str, dict[str, list[str]]] = {
         ],
     },
 }
+PLACES = [
+    "phân xưởng {n}",
+    "tổ {n}",
+    "ca {n}",
+    "dây chuyền số {n}",
+    "kho vật tư khu {L}",
+    "xưởng cơ điện",
+    "khu đóng gói {L}",
+    "phòng kỹ thuật",
+    "trạm {L}{n}",
+    "khoa {L}",
+    "điểm trường {L}",
+    "bộ phận một cửa",
+    "nhà máy {L}",
+    "chi nhánh {n}",
+]
+QUALIFIERS = [
+    "loại {L}{n}",
+    "đời {y}",
+    "công suất {n} kW",
+    "model {L}{L}-{n}{n}",
+    "nhập khẩu",
+    "do đơn vị tự chế tạo",
+    "đã qua {n} lần sửa chữa",
+    "dùng chung cho {n} tổ",
+    "vận hành {n} giờ mỗi ngày",
+    "lắp đặt từ năm {y}",
+]
 OPENERS = [
-    "Tại đơn vị",
-    "Trong quá trình sản xuất",
-    "Thời gian qua",
-    "Trước khi có sáng kiến",
-    "Qua khảo sát thực tế",
-    "Những năm gần đây",
-    "Từ đầu năm",
-    "Ở bộ phận chúng tôi",
-    "Khi dịch bệnh diễn biến phức tạp",
-    "Theo báo cáo của phòng kỹ thuật",
+    "Tại {place}",
+    "Trong năm {y}",
+    "Từ quý {q} năm {y}",
+    "Qua {n} lần kiểm tra tại {place}",
+    "Theo số liệu của {place}",
+    "Khi triển khai kế hoạch năm {y}",
+    "Ở {place}",
+    "Sau đợt dịch năm {y}",
+    "Trong mùa cao điểm",
 ]
 SITUATION = [
-    "{opener}, {object} {problem}.",
-    "Mỗi tháng ghi nhận khoảng {n1} trường hợp {problem2}, ảnh hưởng trực tiếp đến {object2}.",
-    "Để bù lại, người lao động phải tăng ca, chi phí phát sinh chiếm {n2}% giá thành.",
-    "Nguyên nhân chính là {object} được đưa vào sử dụng đã lâu và chưa từng được cải tạo.",
-    "Nhiều ý kiến tại hội nghị người lao động đề nghị sớm có giải pháp cho {object2}.",
-    "Lãnh đạo đơn vị giao tổ kỹ thuật nghiên cứu khắc phục trong quý {n3}.",
-    "Tình trạng {problem2} kéo dài gây lãng phí và tiềm ẩn rủi ro.",
-    "Các biện pháp trước đây chỉ mang tính tạm thời, hiệu quả không cao.",
+    "{opener}, {object} {qualifier} {problem}.",
+    "Bình quân mỗi tháng có {n} lần {problem2}, mỗi lần mất khoảng {n} phút xử lý.",
+    "Việc này làm {object2} tại {place} phải dừng chờ, ảnh hưởng kế hoạch của {n} đơn vị.",
+    "Chi phí khắc phục năm {y} lên tới {n} triệu đồng.",
+    "Đã có {n} kiến nghị của đoàn viên gửi công đoàn về vấn đề này.",
+    "Nguyên nhân do {object} {qualifier} không còn phù hợp với sản lượng {n} tấn mỗi tháng.",
+    "Ban giám đốc giao {place} tìm cách khắc phục trước tháng {m}.",
+    "Tỷ lệ sai hỏng đo được là {n},{n}% trong {n} lô gần nhất.",
+    "Người lao động tại {place} thường phải làm thêm {n} giờ mỗi tuần.",
 ]
 SOLUTION = [
-    "Tác giả đề xuất {measure}.",
-    "Bên cạnh đó, nhóm {measure2} để đồng bộ với {object2}.",
-    "Toàn bộ vật tư được tận dụng từ kho, chi phí đầu tư chỉ khoảng {n4} triệu đồng.",
-    "Giải pháp được chạy thử {n3} tuần, sau đó nhân rộng ra {n1} tổ sản xuất.",
-    "Quy trình mới gồm {n3} bước, có hướng dẫn bằng hình ảnh dán tại vị trí làm việc.",
-    "Công đoàn cơ sở phối hợp với chuyên môn tập huấn cho {n2} đoàn viên.",
-    "Sáng kiến không làm thay đổi kết cấu chính nên dễ áp dụng ở đơn vị khác.",
-    "Việc theo dõi được giao cho tổ trưởng, ghi chép vào sổ nhật ký hằng ca.",
+    "Tác giả đề xuất {measure} tại {place}.",
+    "Cụ thể, {measure2} để phối hợp với {object2} {qualifier}.",
+    "Vật tư gồm {n} mét ống, {n} bộ cảm biến và {n} bu lông, phần lớn tận dụng từ kho.",
+    "Tổng chi phí thực hiện khoảng {n} triệu đồng, do {place} tự làm trong {n} ngày.",
+    "Sau {n} tuần chạy thử ở {place}, giải pháp được nhân rộng ra {n} tổ.",
+    "Quy trình mới gồm {n} bước, mỗi bước có phiếu kiểm tra riêng.",
+    "Nhóm đã tập huấn cho {n} đoàn viên và lập sổ theo dõi hằng ca.",
+    "Thông số vận hành được điều chỉnh từ {n} xuống {n} đơn vị.",
+    "Bản vẽ chi tiết được lưu tại {place} để các đơn vị khác tham khảo.",
 ]
 EFFECT = [
-    "Sau khi áp dụng, {result} {n5}%.",
-    "{result2} rõ rệt so với cùng kỳ năm trước.",
+    "Kết quả, {result} {n}% so với trước khi áp dụng.",
+    "{result2} khoảng {n}% trong {n} tháng theo dõi.",
     "Giá trị làm lợi ước tính {benefit} triệu đồng mỗi năm.",
-    "Người lao động được giảm {n3} giờ làm thêm mỗi tuần, thu nhập ổn định hơn.",
-    "Sáng kiến đã được hội đồng cơ sở công nhận và đề nghị nhân rộng.",
-    "Môi trường làm việc an toàn, gọn gàng hơn, tạo phấn khởi trong đoàn viên.",
-    "Kết quả được duy trì ổn định trong {n1} tháng theo dõi.",
+    "Mỗi tuần tiết kiệm được {n} giờ công tại {place}.",
+    "Từ tháng {m} năm {y} không còn ghi nhận sự cố tương tự.",
+    "Sáng kiến được áp dụng tại {n} đơn vị trong ngành.",
+    "Điều kiện làm việc của {n} người lao động được cải thiện.",
 ]
 TITLE_FORMS = [
-    "Giải pháp {measure} cho {object}",
-    "Cải tiến {object} bằng cách {measure}",
-    "Sáng kiến {measure} nhằm khắc phục tình trạng {object} {problem}",
+    "Giải pháp {measure} cho {object} tại {place}",
+    "Cải tiến {object} {qualifier} bằng cách {measure}",
+    "Sáng kiến khắc phục tình trạng {object} {problem}",
     "Nâng cao hiệu quả {object} thông qua {measure}",
-    "Ứng dụng {measure} tại {object}",
+    "Ứng dụng {measure} tại {place}",
     "Khắc phục {problem} ở {object}",
 ]
+_SLOT = re.compile(r"\{(n|L|y|q|m)\}")
 
 
 @dataclass(frozen=True)
@@ -312,9 +343,22 @@ def _pick(rng: random.Random, words: dict[str, list[str]]) -> dict[str, str]:
     return {kind: rng.choice(options) for kind, options in words.items()}
 
 
-def _paragraph(rng: random.Random, templates: list[str], slots: dict[str, str], first: str) -> str:
-    chosen = [first, *rng.sample([t for t in templates if t != first], rng.randint(2, 4))]
-    return " ".join(t.format(**slots) for t in chosen)
+def _fill(rng: random.Random, template: str, slots: dict[str, str]) -> str:
+    """Fill named slots, then draw a fresh number or letter for every {n}, {L}, {y}, {q}, {m}."""
+    draws = {
+        "n": lambda: str(rng.randint(2, 60)),
+        "L": lambda: rng.choice("ABCDEGHKLMNPQRSTVX"),
+        "y": lambda: str(rng.randint(2005, 2022)),
+        "q": lambda: str(rng.randint(1, 4)),
+        "m": lambda: str(rng.randint(1, 12)),
+    }
+    text = template.format(**{**slots, **{k: f"{{{k}}}" for k in draws}})
+    return _SLOT.sub(lambda match: draws[match.group(1)](), text)
+
+
+def _paragraph(rng: random.Random, templates: list[str], slots: dict[str, str]) -> str:
+    chosen = [templates[0], *rng.sample(templates[1:], rng.randint(2, 4))]
+    return " ".join(_fill(rng, t, slots) for t in chosen)
 
 
 def initiative(rng: random.Random, field: str | None = None) -> Initiative:
@@ -323,23 +367,25 @@ def initiative(rng: random.Random, field: str | None = None) -> Initiative:
     words = FIELDS[field]
     main = _pick(rng, words)
     second = _pick(rng, words)
-    benefit = rng.choice([0, 5, 15, 30, 60, 120, 250, 800, 2500]) * 1_000_000
+    benefit = rng.choice([0, 5, 15, 30, 60, 120, 250, 800, 2500]) * rng.randint(1, 9) * 100_000
+    place = _fill(rng, rng.choice(PLACES), {})
     slots = {
         **main,
         "object2": second["object"],
         "problem2": second["problem"],
         "measure2": second["measure"],
         "result2": second["result"].capitalize(),
-        "opener": rng.choice(OPENERS),
-        "benefit": str(benefit // 1_000_000),
-        **{f"n{i}": str(rng.randint(2, 95)) for i in range(1, 6)},
+        "place": place,
+        "qualifier": _fill(rng, rng.choice(QUALIFIERS), {}),
+        "benefit": f"{benefit / 1_000_000:g}".replace(".", ","),
     }
-    title = rng.choice(TITLE_FORMS).format(**main)
+    slots["opener"] = _fill(rng, rng.choice(OPENERS), slots)
+    title = _fill(rng, rng.choice(TITLE_FORMS), slots)
     return Initiative(
         field,
         title[0].upper() + title[1:],
-        _paragraph(rng, SITUATION, slots, SITUATION[0]),
-        _paragraph(rng, SOLUTION, slots, SOLUTION[0]),
-        _paragraph(rng, EFFECT, slots, EFFECT[0]),
+        _paragraph(rng, SITUATION, slots),
+        _paragraph(rng, SOLUTION, slots),
+        _paragraph(rng, EFFECT, slots),
         benefit,
     )

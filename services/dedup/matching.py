@@ -2,9 +2,11 @@
 
 A document is the matching key of its title and content. Its features are syllable n-grams
 (shingles) of that key. Exact duplicates share the SHA-256 of the key. Near-duplicate candidates
-come from a rensa MinHash LSH index and are re-scored exactly, because the 128-permutation estimate
-errs by 0.1–0.15 on borderline pairs. The score is the larger of Jaccard and a discounted
-containment, so that a truncated or extended copy still scores high.
+come from a rensa MinHash LSH index; the few whose signatures agree most with the query's are
+re-scored exactly, because the 128-permutation estimate errs by 0.1–0.15 on borderline pairs,
+while re-scoring every LSH candidate would make a query's cost grow with the corpus. The score
+is the larger of Jaccard and a discounted containment, so that a truncated or extended copy still
+scores high.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import rensa
 
 from services.dedup.normalise import matching_key
@@ -32,6 +35,10 @@ class MatchingParameters:
     containment_weight: float = 0.7
     seed: int = 20210901
     top: int = 5
+    rescore: int = 20
+    # Candidates whose signatures agree on fewer than this share of permutations (estimated
+    # Jaccard) cannot reach the threshold, short of a tiny text inside a much longer one.
+    rescore_floor: float = 0.3
 
     @property
     def version(self) -> str:
@@ -60,7 +67,7 @@ def exact_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def similarity(a: set[str], b: set[str], containment_weight: float) -> float:
+def similarity(a: frozenset[str] | set[str], b: set[str], containment_weight: float) -> float:
     """max(Jaccard, weight × containment) of two shingle sets."""
     if not a or not b:
         return 0.0
@@ -68,6 +75,16 @@ def similarity(a: set[str], b: set[str], containment_weight: float) -> float:
     jaccard = common / len(a | b)
     containment = common / min(len(a), len(b))
     return max(jaccard, containment_weight * containment)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A document's features, computed once: its key, shingles, signature and exact hash."""
+
+    key: str
+    shingles: frozenset[str]
+    signature: rensa.RMinHash
+    digest: str
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,7 @@ class Index:
     _lsh: rensa.RMinHashLSH = field(init=False)
     _ids: list[str] = field(default_factory=list)
     _exact: dict[str, str] = field(default_factory=dict)
+    _signatures: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self._lsh = rensa.RMinHashLSH(
@@ -99,21 +117,34 @@ class Index:
             num_perm=self.params.num_perm,
             num_bands=self.params.num_bands,
         )
+        self._signatures = np.empty((1024, self.params.num_perm), dtype=np.uint32)
+
+    def _keep_signatures(self, rows: list[list[int]]) -> None:
+        start, end = len(self._ids), len(self._ids) + len(rows)
+        if end > len(self._signatures):
+            grown = np.empty(
+                (max(end, 2 * len(self._signatures)), self.params.num_perm), dtype=np.uint32
+            )
+            grown[:start] = self._signatures[:start]
+            self._signatures = grown
+        self._signatures[start:end] = rows
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def signature(self, key: str) -> rensa.RMinHash:
-        """MinHash of a matching key."""
-        minhash = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
-        minhash.update(shingles(key, self.params.shingle_size))
-        return minhash
+    def probe(self, key: str) -> Probe:
+        """The features of a matching key."""
+        grams = shingles(key, self.params.shingle_size)
+        signature = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
+        signature.update(grams)
+        return Probe(key, frozenset(grams), signature, exact_hash(key))
 
-    def add(self, document_id: str, key: str) -> None:
+    def add(self, document_id: str, probe: Probe) -> None:
         """Index one document."""
-        self._lsh.insert(len(self._ids), self.signature(key))
+        self._lsh.insert(len(self._ids), probe.signature)
+        self._keep_signatures([probe.signature.digest()])
         self._ids.append(document_id)
-        self._exact.setdefault(exact_hash(key), document_id)
+        self._exact.setdefault(probe.digest, document_id)
 
     def add_many(self, documents: Iterable[tuple[str, str]]) -> None:
         """Index documents in bulk (start-up rebuild): signatures computed in Rust, in batches."""
@@ -134,43 +165,50 @@ class Index:
         )
         start = len(self._ids)
         self._lsh.insert_pairs([(start + i, s) for i, s in enumerate(signatures)])
+        self._keep_signatures([s.digest() for s in signatures])
         for document_id, key in batch:
             self._ids.append(document_id)
             self._exact.setdefault(exact_hash(key), document_id)
 
-    def exact(self, key: str, excluded: frozenset[str]) -> str | None:
+    def exact(self, probe: Probe, excluded: frozenset[str]) -> str | None:
         """An earlier document with the same matching key."""
-        same = self._exact.get(exact_hash(key))
+        same = self._exact.get(probe.digest)
         return same if same is not None and same not in excluded else None
 
-    def candidates(self, key: str, excluded: frozenset[str]) -> list[str]:
-        """Documents whose signatures share an LSH band with ``key``'s (deduplicated, sorted)."""
-        found = {self._ids[i] for i in self._lsh.query(self.signature(key))}
-        return sorted(found - excluded)
+    def shortlist(self, probe: Probe, excluded: frozenset[str]) -> list[str]:
+        """The LSH candidates worth re-scoring exactly: those whose signatures agree most with
+        the probe's, at most ``rescore`` of them and none below ``rescore_floor`` (sorted)."""
+        positions = [p for p in self._lsh.query(probe.signature) if self._ids[p] not in excluded]
+        if not positions:
+            return []
+        query = np.asarray(probe.signature.digest(), dtype=np.uint32)
+        agreement = (self._signatures[positions] == query).sum(axis=1)
+        floor = self.params.rescore_floor * self.params.num_perm
+        ranked = np.argsort(-agreement, kind="stable")[: self.params.rescore]
+        return sorted({self._ids[positions[i]] for i in ranked if agreement[i] >= floor})
 
     def screen(
         self,
         document_id: str,
-        key: str,
+        probe: Probe,
         texts: Mapping[str, str],
         dismissed: frozenset[str] = frozenset(),
     ) -> Match:
-        """Verdict of ``key`` against every indexed document but itself and ``dismissed``.
+        """Verdict of ``probe`` against every indexed document but itself and ``dismissed``.
 
-        ``texts`` must hold the matching keys of ``candidates(key, ...)``; a candidate missing
+        ``texts`` must hold the matching keys of ``shortlist(probe, ...)``; a candidate missing
         from it (indexed but never committed) is skipped.
         """
         excluded = dismissed | {document_id}
-        same = self.exact(key, excluded)
+        same = self.exact(probe, excluded)
         if same is not None:
             only = (Candidate(submission_id=same, score=1.0),)
             return Match(Verdict.EXACT_DUPLICATE, 1.0, same, only)
-        mine = set(shingles(key, self.params.shingle_size))
         size, weight = self.params.shingle_size, self.params.containment_weight
         scored = sorted(
             (
-                (round(similarity(mine, set(shingles(texts[c], size)), weight), 4), c)
-                for c in self.candidates(key, excluded)
+                (round(similarity(probe.shingles, set(shingles(texts[c], size)), weight), 4), c)
+                for c in self.shortlist(probe, excluded)
                 if c in texts
             ),
             key=lambda pair: (-pair[0], pair[1]),

@@ -35,11 +35,26 @@ def canonical(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", folded).split())
 
 
+def _base_letter(char: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn")
+
+
+# Every precomposed Latin letter (Vietnamese ones live in U+00C0–U+024F and U+1E00–U+1EFF) to its
+# base letter: one str.translate instead of a Python loop over characters.
+_BARE = {
+    code: _base_letter(chr(code))
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))
+    if _base_letter(chr(code)) != chr(code)
+} | {ord("đ"): "d", ord("Đ"): "D"}
+
+
 def strip_diacritics(text: str) -> str:
     """The text without tone marks or vowel modifiers, đ as d."""
-    decomposed = unicodedata.normalize("NFD", text)
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return bare.replace("đ", "d").replace("Đ", "D")
+    composed = unicodedata.normalize("NFC", text)
+    bare = composed.translate(_BARE)
+    if bare.isascii():
+        return bare
+    return "".join(c for c in unicodedata.normalize("NFD", bare) if unicodedata.category(c) != "Mn")
 
 
 def matching_key(text: str) -> str:

@@ -93,8 +93,9 @@ class Screener:
             )
         )
         excluded = dismissed | {event.submission_id}
-        texts = await self._texts(session, index.candidates(key, excluded))
-        match = index.screen(event.submission_id, key, texts, dismissed)
+        probe = index.probe(key)
+        texts = await self._texts(session, index.shortlist(probe, excluded))
+        match = index.screen(event.submission_id, probe, texts, dismissed)
         same_union, same_author = await self._relation(session, event, match)
         await session.execute(
             documents.insert().values(
@@ -113,7 +114,7 @@ class Screener:
         await add_to_outbox(session, self._event(event, match, same_union, same_author))
 
         def index_it() -> None:
-            index.add(event.submission_id, key)
+            index.add(event.submission_id, probe)
             self.cache.put(event.submission_id, key)
 
         return index_it

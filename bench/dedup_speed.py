@@ -1,0 +1,219 @@
+"""Dedup speed, latency, memory and rebuild time with 100,000 and 1,000,000 indexed submissions.
+
+    .venv/bin/python -m bench.dedup_speed [--sizes 100000 1000000] [--queries 5000]
+
+For each size, a SQLite file is filled with that many screened documents (realistic generated
+initiatives, as the service stores them). Then, each in its own child process so that peak memory
+is its own:
+- the chosen method: rebuild the index from the database (timed), then screen new submissions
+  one at a time (10% of them copies of indexed ones): normalise, exact hash, LSH candidates,
+  candidate texts from the database, exact re-scoring, insert;
+- the baseline: rensa's plain MinHash LSH on raw words (no normalisation, no re-scoring), filled
+  in bulk, then insert + query one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import random
+import resource
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import rensa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.perturb import edit_words
+from pipeline.texts import Initiative, initiative
+from services.dedup.matching import MatchingParameters, document_text
+from services.dedup.screening import Screener
+from shared.db import make_engine, make_sessionmaker
+
+PROGRAM = "mot-trieu-sang-kien"
+
+
+def _corpus(count: int, seed: int) -> list[Initiative]:
+    rng = random.Random(seed)
+    return [initiative(rng) for _ in range(count)]
+
+
+def fill_database(path: Path, size: int) -> None:
+    """A documents table like the service's, holding ``size`` screened initiatives."""
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "CREATE TABLE documents (seq INTEGER PRIMARY KEY, submission_id TEXT UNIQUE, "
+        "program TEXT, matching_key TEXT)"
+    )
+    rng = random.Random(size)
+    batch: list[tuple[str, str, str]] = []
+    for number in range(size):
+        item = initiative(rng)
+        batch.append((f"d{number}", PROGRAM, document_text(item.title, *item.content())))
+        if len(batch) == 50_000:
+            connection.executemany(
+                "INSERT INTO documents (submission_id, program, matching_key) VALUES (?, ?, ?)",
+                batch,
+            )
+            batch = []
+    connection.executemany(
+        "INSERT INTO documents (submission_id, program, matching_key) VALUES (?, ?, ?)", batch
+    )
+    connection.commit()
+    connection.close()
+
+
+def _queries(size: int, count: int) -> list[Initiative]:
+    """New submissions: 90% new texts, 10% edited copies of indexed ones."""
+    rng = random.Random(size)
+    indexed = [initiative(rng) for _ in range(min(size, 5_000))]
+    fresh = _corpus(count, seed=size + 1)
+    copies = [edit_words(rng, 0.1)(rng.choice(indexed)) for _ in range(count // 10)]
+    return copies + fresh[: count - len(copies)]
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_chosen(path: str, size: int, count: int, out: Any) -> None:
+    """Child process: rebuild from the database, then screen one document at a time."""
+    params = MatchingParameters()
+    screener = Screener(params, cache_size=0)
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    started = time.perf_counter()
+    rebuilt = asyncio.run(screener.rebuild(make_sessionmaker(engine)))
+    rebuild = time.perf_counter() - started
+    asyncio.run(engine.dispose())
+    index = screener.index(PROGRAM)
+    db = sqlite3.connect(path)
+    queries = _queries(size, count)
+    latencies, flagged = [], 0
+    for number, item in enumerate(queries):
+        began = time.perf_counter()
+        probe = index.probe(document_text(item.title, *item.content()))
+        candidates = index.shortlist(probe, frozenset())
+        marks = ",".join("?" * len(candidates))
+        texts = (
+            dict(
+                db.execute(
+                    "SELECT submission_id, matching_key FROM documents "
+                    f"WHERE submission_id IN ({marks})",
+                    candidates,
+                )
+            )
+            if candidates
+            else {}
+        )
+        match = index.screen(f"q{number}", probe, texts)
+        index.add(f"q{number}", probe)
+        latencies.append(time.perf_counter() - began)
+        flagged += match.best_match is not None
+    out.put(
+        {
+            "rebuilt": rebuilt,
+            "rebuild_s": rebuild,
+            "latencies": latencies,
+            "flagged": flagged,
+            "peak_mib": _peak_mib(),
+        }
+    )
+
+
+def run_baseline(path: str, size: int, count: int, out: Any) -> None:
+    """Child process: rensa's plain MinHash LSH on raw words, bulk-filled, then one at a time."""
+    params = MatchingParameters()
+    db = sqlite3.connect(path)
+    lsh = rensa.RMinHashLSH(
+        threshold=params.threshold, num_perm=params.num_perm, num_bands=params.num_bands
+    )
+    started = time.perf_counter()
+    rows = db.execute("SELECT seq, matching_key FROM documents ORDER BY seq")
+    while chunk := rows.fetchmany(20_000):
+        signatures = rensa.RMinHash.from_token_sets(
+            [key.split() for _, key in chunk], params.num_perm, params.seed
+        )
+        lsh.insert_pairs([(seq, s) for (seq, _), s in zip(chunk, signatures, strict=True)])
+    rebuild = time.perf_counter() - started
+    latencies, flagged = [], 0
+    for number, item in enumerate(_queries(size, count)):
+        began = time.perf_counter()
+        minhash = rensa.RMinHash(num_perm=params.num_perm, seed=params.seed)
+        minhash.update(" ".join([item.title, *item.content()]).split())
+        flagged += bool(lsh.query(minhash))
+        lsh.insert(size + 1 + number, minhash)
+        latencies.append(time.perf_counter() - began)
+    out.put(
+        {
+            "rebuilt": size,
+            "rebuild_s": rebuild,
+            "latencies": latencies,
+            "flagged": flagged,
+            "peak_mib": _peak_mib(),
+        }
+    )
+
+
+def _child(target: Any, *args: Any) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    process = context.Process(target=target, args=(*args, out))
+    process.start()
+    result: dict[str, Any] = out.get()
+    process.join()
+    return result
+
+
+def main(
+    sizes: Annotated[list[int], typer.Option(help="Indexed documents.")] = [100_000, 1_000_000],  # noqa: B006
+    queries: Annotated[int, typer.Option(help="Documents screened per size.")] = 5_000,
+) -> None:
+    """Measure and print the table."""
+    console = Console()
+    table = Table(title=f"Dedup: screening {queries:,} submissions one at a time, one core")
+    for column in (
+        "indexed",
+        "method",
+        "docs/s",
+        "p50 ms",
+        "p99 ms",
+        "peak MiB",
+        "rebuild s",
+        "flagged",
+    ):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "dedup.sqlite3"
+            started = time.perf_counter()
+            fill_database(path, size)
+            console.print(f"filled {size:,} documents in {time.perf_counter() - started:.0f} s")
+            for name, target in (
+                ("chosen (normalised, re-scored)", run_chosen),
+                ("baseline: rensa plain MinHash LSH", run_baseline),
+            ):
+                result = _child(target, str(path), size, queries)
+                lat = result["latencies"]
+                cuts = statistics.quantiles(lat, n=100)
+                table.add_row(
+                    f"{size:,}",
+                    name,
+                    f"{len(lat) / sum(lat):,.0f}",
+                    f"{cuts[49] * 1000:.2f}",
+                    f"{cuts[98] * 1000:.2f}",
+                    f"{result['peak_mib']:,.0f}",
+                    f"{result['rebuild_s']:.1f}",
+                    f"{result['flagged']:,}",
+                )
+                console.print(f"{size:,}: {name} done")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    typer.run(main)
