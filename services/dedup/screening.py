@@ -56,6 +56,7 @@ class Screener:
         self.params = params
         self.indexes: dict[str, Index] = {}
         self.cache = TextCache(cache_size)
+        self.last_seq = 0  # the highest documents.seq the indexes hold
 
     def index(self, program: str) -> Index:
         """The index of ``program``."""
@@ -64,25 +65,39 @@ class Screener:
     async def rebuild(self, sessions: async_sessionmaker[AsyncSession]) -> int:
         """Load every screened document into the indexes, in screening order."""
         started = time.perf_counter()
-        count = 0
         async with sessions() as session:
-            rows = await session.stream(
-                sa.select(documents.c.program, documents.c.submission_id, documents.c.matching_key)
-                .order_by(documents.c.seq)
-                .execution_options(yield_per=20_000)
-            )
-            async for chunk in rows.partitions(20_000):
-                by_program: dict[str, list[tuple[str, str]]] = {}
-                for program, submission_id, key in chunk:
-                    by_program.setdefault(program, []).append((submission_id, key))
-                for program, batch in by_program.items():
-                    self.index(program).add_many(batch)
-                count += len(chunk)
+            count = await self.catch_up(session)
         log.info("index_rebuilt", documents=count, seconds=round(time.perf_counter() - started, 2))
+        return count
+
+    async def catch_up(self, session: AsyncSession) -> int:
+        """Index the documents stored since the indexes were last in step with the database
+        (all of them at start-up; those another instance screened, after a takeover)."""
+        rows = await session.stream(
+            sa.select(
+                documents.c.seq,
+                documents.c.program,
+                documents.c.submission_id,
+                documents.c.matching_key,
+            )
+            .where(documents.c.seq > self.last_seq)
+            .order_by(documents.c.seq)
+            .execution_options(yield_per=20_000)
+        )
+        count = 0
+        async for chunk in rows.partitions(20_000):
+            by_program: dict[str, list[tuple[str, str]]] = {}
+            for _, program, submission_id, key in chunk:
+                by_program.setdefault(program, []).append((submission_id, key))
+            for program, batch in by_program.items():
+                self.index(program).add_many(batch)
+            self.last_seq = chunk[-1].seq
+            count += len(chunk)
         return count
 
     async def screen(self, session: AsyncSession, event: ReceivedV1) -> AfterCommit:
         """Judge ``event``, store the verdict and its event; index it once committed."""
+        await self.catch_up(session)
         key = document_text(event.title, event.situation, event.solution, event.effect)
         index = self.index(event.program)
         dismissed = frozenset(
@@ -97,7 +112,7 @@ class Screener:
         texts = await self._texts(session, index.shortlist(probe, excluded))
         match = index.screen(event.submission_id, probe, texts, dismissed)
         same_union, same_author = await self._relation(session, event, match)
-        await session.execute(
+        inserted = await session.execute(
             documents.insert().values(
                 submission_id=event.submission_id,
                 program=event.program,
@@ -113,9 +128,13 @@ class Screener:
         )
         await add_to_outbox(session, self._event(event, match, same_union, same_author))
 
+        seq = inserted.inserted_primary_key[0]  # type: ignore[attr-defined]
+
         def index_it() -> None:
-            index.add(event.submission_id, probe)
             self.cache.put(event.submission_id, key)
+            if seq == self.last_seq + 1:  # otherwise others wrote in between: catch_up adds it
+                index.add(event.submission_id, probe)
+                self.last_seq = seq
 
         return index_it
 
