@@ -55,11 +55,12 @@ def document_text(title: str, *parts: str) -> str:
 
 
 def shingles(key: str, size: int) -> list[str]:
-    """Syllable n-grams of a matching key (the whole key when it is shorter than n)."""
+    """Distinct syllable n-grams of a matching key, in no particular order (the whole key when it
+    is shorter than n)."""
     syllables = key.split()
     if len(syllables) <= size:
         return [" ".join(syllables)] if syllables else []
-    return sorted({" ".join(syllables[i : i + size]) for i in range(len(syllables) - size + 1)})
+    return list(set(map(" ".join, zip(*(syllables[i:] for i in range(size)), strict=False))))
 
 
 def exact_hash(key: str) -> str:

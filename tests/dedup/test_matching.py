@@ -33,7 +33,7 @@ def indexed(*items: Initiative) -> tuple[Index, dict[str, str]]:
 
 
 def test_shingles_are_syllable_ngrams() -> None:
-    assert shingles("a b c", 2) == ["a b", "b c"]
+    assert sorted(shingles("a b c a b", 2)) == ["a b", "b c", "c a"]
     assert shingles("a", 2) == ["a"]
     assert shingles("", 2) == []
 
