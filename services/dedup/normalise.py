@@ -58,5 +58,10 @@ def strip_diacritics(text: str) -> str:
 
 
 def matching_key(text: str) -> str:
-    """The diacritics-insensitive canonical form that matching works on."""
-    return strip_diacritics(canonical(text))
+    """The diacritics-insensitive canonical form that matching works on.
+
+    Equal to ``strip_diacritics(canonical(text))``, but without the tone-placement pass, which
+    dropping the tone marks makes moot: this runs for every document screened.
+    """
+    folded = strip_diacritics(text).casefold()
+    return " ".join(_NOT_WORD.sub(" ", folded).split())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
 
+from pipeline.perturb import positive_classes
+from pipeline.texts import initiative
 from services.dedup.normalise import canonical, matching_key, strip_diacritics
 
 
@@ -36,3 +39,12 @@ def test_nfd_case_spacing_and_punctuation_fold() -> None:
 def test_diacritics_and_d_stroke_are_stripped() -> None:
     assert strip_diacritics("Đường điện Ưu tiên") == "Duong dien Uu tien"
     assert matching_key("Đổi mới hoà mạng") == matching_key("doi moi hoa mang")
+
+
+def test_fast_matching_key_equals_the_full_normalisation() -> None:
+    rng = random.Random(41)
+    for name, perturb in positive_classes(rng).items():
+        for _ in range(20):
+            item = perturb(initiative(rng))
+            for text in (item.title, item.situation, item.effect):
+                assert matching_key(text) == strip_diacritics(canonical(text)), name
