@@ -178,15 +178,30 @@ class Index:
 
     def shortlist(self, probe: Probe, excluded: frozenset[str]) -> list[str]:
         """The LSH candidates worth re-scoring exactly: those whose signatures agree most with
-        the probe's, at most ``rescore`` of them and none below ``rescore_floor`` (sorted)."""
-        positions = [p for p in self._lsh.query(probe.signature) if self._ids[p] not in excluded]
-        if not positions:
+        the probe's, at most ``rescore`` of them and none below ``rescore_floor`` (sorted).
+
+        A large corpus returns thousands of LSH candidates per query, so they are ranked in two
+        numpy passes (a 32-value prefix of the signatures, then all of them for the best few
+        hundred) and the exclusions are applied only to the survivors.
+        """
+        positions = np.asarray(self._lsh.query(probe.signature), dtype=np.int64)
+        if positions.size == 0:
             return []
         query = np.asarray(probe.signature.digest(), dtype=np.uint32)
+        keep = 10 * (self.params.rescore + len(excluded))
+        if positions.size > keep:
+            prefix = (self._signatures[positions, :32] == query[:32]).sum(axis=1)
+            positions = positions[np.argpartition(-prefix, keep)[:keep]]
         agreement = (self._signatures[positions] == query).sum(axis=1)
         floor = self.params.rescore_floor * self.params.num_perm
-        ranked = np.argsort(-agreement, kind="stable")[: self.params.rescore]
-        return sorted({self._ids[positions[i]] for i in ranked if agreement[i] >= floor})
+        chosen: set[str] = set()
+        for i in np.argsort(-agreement, kind="stable"):
+            if agreement[i] < floor or len(chosen) == self.params.rescore:
+                break
+            document_id = self._ids[positions[i]]
+            if document_id not in excluded:
+                chosen.add(document_id)
+        return sorted(chosen)
 
     def screen(
         self,
