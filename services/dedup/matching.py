@@ -35,10 +35,10 @@ class MatchingParameters:
     containment_weight: float = 0.7
     seed: int = 20210901
     top: int = 5
-    rescore: int = 20
+    rescore: int = 10
     # Candidates whose signatures agree on fewer than this share of permutations (estimated
     # Jaccard) cannot reach the threshold, short of a tiny text inside a much longer one.
-    rescore_floor: float = 0.3
+    rescore_floor: float = 0.35
 
     @property
     def version(self) -> str:
