@@ -32,7 +32,7 @@ from rich.table import Table
 
 from pipeline.perturb import edit_words
 from pipeline.texts import Initiative, initiative
-from services.dedup.matching import MatchingParameters, document_text
+from services.dedup.matching import Index, MatchingParameters, document_text
 from services.dedup.screening import Screener
 from shared.db import make_engine, make_sessionmaker
 
@@ -49,22 +49,24 @@ def fill_database(path: Path, size: int) -> None:
     connection = sqlite3.connect(path)
     connection.execute(
         "CREATE TABLE documents (seq INTEGER PRIMARY KEY, submission_id TEXT UNIQUE, "
-        "program TEXT, matching_key TEXT)"
+        "program TEXT, matching_key TEXT, signature BLOB)"
     )
     rng = random.Random(size)
-    batch: list[tuple[str, str, str]] = []
+    index = Index(MatchingParameters())
+    insert = (
+        "INSERT INTO documents (submission_id, program, matching_key, signature) "
+        "VALUES (?, ?, ?, ?)"
+    )
+    batch: list[tuple[str, str, str, bytes]] = []
     for number in range(size):
         item = initiative(rng)
-        batch.append((f"d{number}", PROGRAM, document_text(item.title, *item.content())))
+        key = document_text(item.title, *item.content())
+        state = index.probe(key).signature.__getstate__()
+        batch.append((f"d{number}", PROGRAM, key, state))
         if len(batch) == 50_000:
-            connection.executemany(
-                "INSERT INTO documents (submission_id, program, matching_key) VALUES (?, ?, ?)",
-                batch,
-            )
+            connection.executemany(insert, batch)
             batch = []
-    connection.executemany(
-        "INSERT INTO documents (submission_id, program, matching_key) VALUES (?, ?, ?)", batch
-    )
+    connection.executemany(insert, batch)
     connection.commit()
     connection.close()
 

@@ -147,9 +147,13 @@ class Index:
         self._ids.append(document_id)
         self._exact.setdefault(probe.digest, document_id)
 
-    def add_many(self, documents: Iterable[tuple[str, str]]) -> None:
-        """Index documents in bulk (start-up rebuild): signatures computed in Rust, in batches."""
-        batch: list[tuple[str, str]] = []
+    def add_many(self, documents: Iterable[tuple[str, str, bytes | None]]) -> None:
+        """Index (id, key, stored signature or None) in bulk, as at start-up.
+
+        A stored signature is restored as is; a missing one, or one rensa no longer reads, is
+        recomputed from the key (in Rust, a batch at a time).
+        """
+        batch: list[tuple[str, str, bytes | None]] = []
         for document in documents:
             batch.append(document)
             if len(batch) == 20_000:
@@ -157,17 +161,36 @@ class Index:
                 batch = []
         self._add_batch(batch)
 
-    def _add_batch(self, batch: list[tuple[str, str]]) -> None:
+    def restore(self, state: bytes | None) -> rensa.RMinHash | None:
+        """A signature from its stored state, or None when there is none or it is unreadable."""
+        if state is None:
+            return None
+        signature = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
+        try:
+            signature.__setstate__(state)
+        except ValueError:
+            return None
+        return signature
+
+    def _add_batch(self, batch: list[tuple[str, str, bytes | None]]) -> None:
         if not batch:
             return
-        size = self.params.shingle_size
-        signatures = rensa.RMinHash.from_token_sets(
-            [shingles(key, size) for _, key in batch], self.params.num_perm, self.params.seed
-        )
+        signatures = [self.restore(state) for _, _, state in batch]
+        missing = [i for i, signature in enumerate(signatures) if signature is None]
+        if missing:
+            size = self.params.shingle_size
+            computed = rensa.RMinHash.from_token_sets(
+                [shingles(batch[i][1], size) for i in missing],
+                self.params.num_perm,
+                self.params.seed,
+            )
+            for i, signature in zip(missing, computed, strict=True):
+                signatures[i] = signature
+        ready = [s for s in signatures if s is not None]
         start = len(self._ids)
-        self._lsh.insert_pairs([(start + i, s) for i, s in enumerate(signatures)])
-        self._keep_signatures([s.digest() for s in signatures])
-        for document_id, key in batch:
+        self._lsh.insert_pairs([(start + i, s) for i, s in enumerate(ready)])
+        self._keep_signatures([s.digest() for s in ready])
+        for document_id, key, _ in batch:
             self._ids.append(document_id)
             self._exact.setdefault(exact_hash(key), document_id)
 

@@ -79,6 +79,7 @@ class Screener:
                 documents.c.program,
                 documents.c.submission_id,
                 documents.c.matching_key,
+                documents.c.signature,
             )
             .where(documents.c.seq > self.last_seq)
             .order_by(documents.c.seq)
@@ -86,9 +87,9 @@ class Screener:
         )
         count = 0
         async for chunk in rows.partitions(20_000):
-            by_program: dict[str, list[tuple[str, str]]] = {}
-            for _, program, submission_id, key in chunk:
-                by_program.setdefault(program, []).append((submission_id, key))
+            by_program: dict[str, list[tuple[str, str, bytes | None]]] = {}
+            for _, program, submission_id, key, signature in chunk:
+                by_program.setdefault(program, []).append((submission_id, key, signature))
             for program, batch in by_program.items():
                 self.index(program).add_many(batch)
             self.last_seq = chunk[-1].seq
@@ -119,6 +120,7 @@ class Screener:
                 union_code=event.union_code,
                 author_key=event.author_key,
                 matching_key=key,
+                signature=probe.signature.__getstate__(),
                 verdict=match.verdict.value,
                 score=match.score,
                 best_match_id=match.best_match,

@@ -19,6 +19,7 @@ documents = sa.Table(
     sa.Column("union_code", sa.String(100), nullable=False),
     sa.Column("author_key", sa.String(64), nullable=False),
     sa.Column("matching_key", sa.Text, nullable=False),
+    sa.Column("signature", sa.LargeBinary),  # rensa's serialised MinHash; null: recompute
     sa.Column("verdict", sa.String(30), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("best_match_id", sa.String(36)),

@@ -79,7 +79,9 @@ def test_bulk_rebuild_finds_what_single_inserts_find() -> None:
     items = [initiative(rng) for _ in range(50)]
     one_by_one, texts = indexed(*items)
     bulk = Index(PARAMS)
-    bulk.add_many(texts.items())
+    states = {i: one_by_one.probe(k).signature.__getstate__() for i, k in texts.items()}
+    # Half restored from stored signatures, half recomputed (stored before signatures were kept).
+    bulk.add_many((i, k, states[i] if n % 2 else None) for n, (i, k) in enumerate(texts.items()))
     probe = bulk.probe(key(edit_words(rng, 0.05)(items[17])))
     assert bulk.screen("q", probe, texts) == one_by_one.screen("q", probe, texts)
 
@@ -91,3 +93,12 @@ def test_different_initiatives_of_one_field_are_unique(seed: int) -> None:
     second = initiative(rng, first.field)
     index, texts = indexed(first)
     assert index.screen("new", index.probe(key(second)), texts).verdict is Verdict.UNIQUE
+
+
+def test_an_unreadable_stored_signature_is_recomputed() -> None:
+    index = Index(PARAMS)
+    original = key(initiative(random.Random(5)))
+    index.add_many([("s0", original, b"not a rensa state")])
+    texts = {"s0": original}
+    match = index.screen("new", index.probe(original + " them"), texts)
+    assert match.best_match == "s0"
