@@ -6,14 +6,16 @@ import time
 import uuid
 from typing import Any
 
+import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.observability import correlation
+from shared.observability import configure_logging, correlation
 from shared.runtime import Runtime
+from shared.settings import CommonSettings
 
 HTTP_REQUESTS = Counter(
     "sangkien_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
@@ -175,3 +177,11 @@ def operational_router(runtime: Runtime) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def serve(service: str, settings: CommonSettings, app: FastAPI) -> None:
+    """Run a service's app with JSON logs until SIGTERM or Ctrl-C."""
+    configure_logging(service, settings.log_level)
+    uvicorn.run(
+        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+    )

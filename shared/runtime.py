@@ -11,18 +11,22 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 import structlog
 from faststream.rabbit import Channel, RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.contracts.envelope import Message
 from shared.db import make_engine, make_sessionmaker, migrate
+from shared.messaging.consumer import ContractErrorHandler, Handler, subscribe
 from shared.messaging.outbox import OutboxRelay
-from shared.messaging.topology import declare_topology
+from shared.messaging.topology import QueueSpec, declare_topology
 from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
+M = TypeVar("M", bound=Message)
 
 
 def make_broker(url: str, service: str) -> RabbitBroker:
@@ -59,6 +63,28 @@ class Runtime:
         )
         self.broker_started = False
         self._connecting: asyncio.Task[None] | None = None
+
+    def subscribe(
+        self,
+        spec: QueueSpec,
+        model: type[M],
+        handle: Handler[M],
+        *,
+        on_contract_error: ContractErrorHandler | None = None,
+        serial: bool = False,
+    ) -> None:
+        """Consume one of this service's queues (see ``shared.messaging.consumer.subscribe``)."""
+        subscribe(
+            self.broker,
+            self.sessions,
+            self.relay,
+            spec,
+            model,
+            handle,
+            prefetch=self.settings.prefetch,
+            on_contract_error=on_contract_error,
+            serial=serial,
+        )
 
     async def start(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
         """Migrate the database, run ``prepare`` (e.g. rebuild an index), then connect to the

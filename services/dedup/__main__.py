@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 from services.dedup.app import create_app
 from services.dedup.context import SERVICE
 from services.dedup.settings import DedupSettings
-from shared.observability import configure_logging
+from shared import http
 
 cli = typer.Typer(help="Dedup service of the sáng kiến pipeline.", no_args_is_help=True)
 
@@ -22,14 +21,7 @@ def main() -> None:
 def serve() -> None:
     """Serve health and metrics and consume until SIGTERM or Ctrl-C."""
     settings = DedupSettings()
-    configure_logging(SERVICE, settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
+    http.serve(SERVICE, settings, create_app(settings))
 
 
 if __name__ == "__main__":

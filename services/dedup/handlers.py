@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dedup.context import DedupContext
 from shared.contracts.submission import ReceivedV1, ReviewDecision, ReviewedV1
-from shared.messaging.consumer import AfterCommit, subscribe
+from shared.messaging.consumer import AfterCommit
 from shared.messaging.topology import DEDUP_RECEIVED, DEDUP_REVIEWED
 
 
@@ -24,23 +24,5 @@ def register(ctx: DedupContext) -> None:
             )
         return None
 
-    prefetch = ctx.settings.prefetch
-    subscribe(
-        runtime.broker,
-        runtime.sessions,
-        runtime.relay,
-        DEDUP_RECEIVED,
-        ReceivedV1,
-        on_received,
-        prefetch=prefetch,
-        serial=True,
-    )
-    subscribe(
-        runtime.broker,
-        runtime.sessions,
-        runtime.relay,
-        DEDUP_REVIEWED,
-        ReviewedV1,
-        on_reviewed,
-        prefetch=prefetch,
-    )
+    runtime.subscribe(DEDUP_RECEIVED, ReceivedV1, on_received, serial=True)
+    runtime.subscribe(DEDUP_REVIEWED, ReviewedV1, on_reviewed)

@@ -7,14 +7,13 @@ import json
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from services.submission.app import create_app
 from services.submission.auth import create_client
 from services.submission.context import MIGRATIONS, SERVICE
 from services.submission.settings import SubmissionSettings
+from shared import http
 from shared.db import make_engine, make_sessionmaker, migrate
-from shared.observability import configure_logging
 from shared.reference.catalog import load_reference
 
 cli = typer.Typer(help="Submission service of the sáng kiến pipeline.", no_args_is_help=True)
@@ -26,14 +25,7 @@ cli.add_typer(keys, name="keys")
 def serve() -> None:
     """Serve the HTTP API and the AMQP consumers until SIGTERM or Ctrl-C."""
     settings = SubmissionSettings()
-    configure_logging(SERVICE, settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
+    http.serve(SERVICE, settings, create_app(settings))
 
 
 @cli.command()

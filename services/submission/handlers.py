@@ -12,7 +12,7 @@ from services.submission.store import submissions
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.registry import ContractError
 from shared.contracts.submission import FieldError, RejectedV1, ScreenedV1, SubmitV1
-from shared.messaging.consumer import AfterCommit, PoisonMessage, subscribe
+from shared.messaging.consumer import AfterCommit, PoisonMessage
 from shared.messaging.outbox import add_to_outbox
 from shared.messaging.topology import SUBMISSION_SCREENED, SUBMIT_COMMANDS
 
@@ -81,23 +81,5 @@ def register(ctx: SubmissionContext) -> None:
             raise PoisonMessage(f"unknown submission {event.submission_id}")
         return None
 
-    prefetch = ctx.settings.prefetch
-    subscribe(
-        runtime.broker,
-        runtime.sessions,
-        runtime.relay,
-        SUBMIT_COMMANDS,
-        SubmitV1,
-        on_submit,
-        prefetch=prefetch,
-        on_contract_error=on_bad_command,
-    )
-    subscribe(
-        runtime.broker,
-        runtime.sessions,
-        runtime.relay,
-        SUBMISSION_SCREENED,
-        ScreenedV1,
-        on_screened,
-        prefetch=prefetch,
-    )
+    runtime.subscribe(SUBMIT_COMMANDS, SubmitV1, on_submit, on_contract_error=on_bad_command)
+    runtime.subscribe(SUBMISSION_SCREENED, ScreenedV1, on_screened)
