@@ -5,6 +5,11 @@ record and any outgoing events commit in one transaction; only then is the messa
 that no contract accepts, or that the handler declares poison, goes to the queue's dead-letter
 queue with the reason in its headers, and consumption goes on. Any other error (a database
 briefly unavailable, say) is nacked for redelivery, up to the queue's delivery limit.
+
+A database that cannot be reached is not the message's fault: the same delivery is retried in
+place with backoff (the delivery count does not move) for up to ``DATABASE_PATIENCE`` seconds,
+so that an outage of the database does not dead-letter good messages. Other errors wait a moment
+before the nack, so that a bug does not spin through the delivery limit in milliseconds.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.message import RabbitMessage as RabbitMessageType
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts.envelope import Message
@@ -30,6 +36,8 @@ from shared.observability import HANDLER_SECONDS, MESSAGES_CONSUMED, correlation
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
+DATABASE_PATIENCE = 300.0
+PAUSE_BEFORE_NACK = 1.0
 
 # A handler may return a callback to run once its transaction has committed (e.g. to update an
 # in-memory index that must never hold what the database does not).
@@ -132,18 +140,34 @@ def subscribe(
             return await _refuse(message, error)
         if event.message_id != message.message_id:
             return await _poison(message, "message_id property differs from the body's")
-        try:
-            async with sessions() as session, session.begin():
-                if await already_processed(session, spec.name, event.message_id):
-                    return "duplicate"
-                after_commit = await handle(session, event)
-                await record_processed(session, spec.name, event.message_id)
-        except PoisonMessage as poison:
-            return await _poison(message, poison.reason)
-        except Exception:
-            log.exception("message_failed_will_retry", queue=spec.name)
-            MESSAGES_CONSUMED.labels(queue=spec.name, outcome="retried").inc()
-            raise
+        waited, delay = 0.0, 0.5
+        while True:
+            try:
+                async with sessions() as session, session.begin():
+                    if await already_processed(session, spec.name, event.message_id):
+                        return "duplicate"
+                    after_commit = await handle(session, event)
+                    await record_processed(session, spec.name, event.message_id)
+            except PoisonMessage as poison:
+                return await _poison(message, poison.reason)
+            except (OperationalError, InterfaceError, OSError) as unreachable:
+                if waited >= DATABASE_PATIENCE:
+                    raise
+                log.warning(
+                    "database_unavailable_retrying",
+                    queue=spec.name,
+                    error=str(unreachable)[:200],
+                    retry_in=delay,
+                )
+                await asyncio.sleep(delay)
+                waited, delay = waited + delay, min(delay * 2, 10.0)
+                continue
+            except Exception:
+                log.exception("message_failed_will_retry", queue=spec.name)
+                MESSAGES_CONSUMED.labels(queue=spec.name, outcome="retried").inc()
+                await asyncio.sleep(PAUSE_BEFORE_NACK)
+                raise
+            break
         if after_commit is not None:
             after_commit()
         relay.wake()

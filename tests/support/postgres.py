@@ -32,14 +32,21 @@ class PrivatePostgres:
     def start(self) -> None:
         """Create the cluster and start it; returns once it accepts connections."""
         self._run(BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "test")
+        self.resume()
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (an outage)."""
+        self._run(BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server on its data; returns once it accepts connections."""
         options = f"-p {self.port} -k {self.folder} -h 127.0.0.1 -c fsync=off"
-        self._run(
-            BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.folder / "log", "-w", "start"
-        )
+        log = self.folder / "log"
+        self._run(BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "start")
 
     def stop(self) -> None:
         """Stop the cluster and remove its folder."""
-        self._run(BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        self.pause()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     async def new_database(self) -> str:
