@@ -61,7 +61,7 @@ def fill_database(path: Path, size: int) -> None:
     for number in range(size):
         item = initiative(rng)
         key = document_text(item.title, *item.content())
-        state = index.probe(key).signature.__getstate__()
+        state = index.probe(key).stored_signature()
         batch.append((f"d{number}", PROGRAM, key, state))
         if len(batch) == 50_000:
             connection.executemany(insert, batch)

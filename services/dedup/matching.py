@@ -87,6 +87,14 @@ class Probe:
     signature: rensa.RMinHash
     digest: str
 
+    def stored_signature(self) -> bytes:
+        """The signature as stored with the document (rensa's own versioned format).
+
+        Read back with ``Index.restore``, never with ``pickle.loads``, which would run whatever
+        the database holds.
+        """
+        return bytes(self.signature.__getstate__())
+
 
 @dataclass(frozen=True)
 class Match:

@@ -120,7 +120,7 @@ class Screener:
                 union_code=event.union_code,
                 author_key=event.author_key,
                 matching_key=key,
-                signature=probe.signature.__getstate__(),
+                signature=probe.stored_signature(),
                 verdict=match.verdict.value,
                 score=match.score,
                 best_match_id=match.best_match,

@@ -79,7 +79,7 @@ def test_bulk_rebuild_finds_what_single_inserts_find() -> None:
     items = [initiative(rng) for _ in range(50)]
     one_by_one, texts = indexed(*items)
     bulk = Index(PARAMS)
-    states = {i: one_by_one.probe(k).signature.__getstate__() for i, k in texts.items()}
+    states = {i: one_by_one.probe(k).stored_signature() for i, k in texts.items()}
     # Half restored from stored signatures, half recomputed (stored before signatures were kept).
     bulk.add_many((i, k, states[i] if n % 2 else None) for n, (i, k) in enumerate(texts.items()))
     probe = bulk.probe(key(edit_words(rng, 0.05)(items[17])))
