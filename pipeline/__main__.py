@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import subprocess
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +39,10 @@ async def _run(
 ) -> None:
     env = {"SANGKIEN_BROKER_URL": broker_url}
     processes: list[ServiceProcess] = []
+    main = asyncio.current_task()
+    assert main is not None
+    for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a supervisor: stop it all
+        asyncio.get_running_loop().add_signal_handler(number, main.cancel)
     try:
         for name in SERVICES:
             database = f"sqlite+aiosqlite:///{run_dir / f'{name}.sqlite3'}"
@@ -52,7 +57,8 @@ async def _run(
         for process in processes:
             await process.wait_ready(timeout=120)
             console.print(
-                f"[green]{process.name}[/] ready at {process.base_url} (logs: {process.log_path})"
+                f"[green]{process.name}[/] ready at {process.base_url} "
+                f"(pid {process.pid}, logs: {process.log_path})"
             )
         submission = processes[0]
         key = create_api_key(
@@ -101,7 +107,7 @@ def run(
             .splitlines()[-1]
         )
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
             asyncio.run(_run(console, broker_url, run_dir, first_port, exit_after_demo))
     finally:
         if started_broker:

@@ -35,6 +35,11 @@ class ServiceProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The process id, once started."""
+        return self.process.pid if self.process is not None else None
+
+    @property
     def base_url(self) -> str:
         """Where its HTTP API answers."""
         return f"http://127.0.0.1:{self.port}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ from pipeline.processes import free_port
 from services.dedup.settings import DedupSettings
 from services.submission.app import create_app
 from services.submission.settings import SubmissionSettings
+from shared.polling import poll
 from shared.settings import REPO_ROOT
 
 
@@ -63,3 +66,54 @@ def test_run_command_files_initiatives_and_shows_their_events(
     assert "submission.rejected.v1" in done.stdout
     assert "union_code: union_not_accepting" in done.stdout
     assert "GET the copy → verdict exact_duplicate" in done.stdout
+
+
+def start_run_command(broker_url: str, folder: Path, output: Path) -> subprocess.Popen[bytes]:
+    """The run command in the background, as a user starts it, its screen going to ``output``."""
+    with open(output, "wb") as sink:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "run",
+                "--broker-url",
+                broker_url,
+                "--run-dir",
+                str(folder),
+                "--first-port",
+                str(free_port()),
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, "COLUMNS": "250"},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def running(pid: int) -> bool:
+    """Whether a process exists (and is not a zombie waiting to be reaped)."""
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+async def test_ctrl_c_stops_every_process_the_run_command_started(
+    broker_url: str, tmp_path: Path
+) -> None:
+    output = tmp_path / "run.out"
+    run = start_run_command(broker_url, tmp_path, output)
+    try:
+        screen = await poll(
+            lambda: output.read_text(encoding="utf-8", errors="replace"),
+            lambda text: "Running; new events" in text,
+            240,
+            "the live view",
+        )
+        services = [int(pid) for pid in re.findall(r"\(pid (\d+),", screen)]
+        assert len(services) == 2 and all(running(pid) for pid in services)
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=90) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert [pid for pid in services if running(pid)] == []
