@@ -17,6 +17,24 @@ from services.submission.settings import SubmissionSettings
 from shared.polling import poll
 from shared.settings import REPO_ROOT
 
+SCREEN = {**os.environ, "COLUMNS": "250"}  # wide enough that table cells do not wrap
+
+
+def run_command(broker_url: str, folder: Path) -> list[str]:
+    """The README's run command on the test's broker, databases in ``folder``."""
+    return [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "--broker-url",
+        broker_url,
+        "--run-dir",
+        str(folder),
+        "--first-port",
+        str(free_port()),
+    ]
+
 
 def test_published_openapi_matches_the_app() -> None:
     published = json.loads((REPO_ROOT / "docs/api/submission.openapi.json").read_text())
@@ -40,21 +58,9 @@ def test_run_command_files_initiatives_and_shows_their_events(
     broker_url: str, tmp_path: Path
 ) -> None:
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--broker-url",
-            broker_url,
-            "--run-dir",
-            str(tmp_path),
-            "--first-port",
-            str(free_port()),
-            "--exit-after-demo",
-        ],
+        [*run_command(broker_url, tmp_path), "--exit-after-demo"],
         cwd=REPO_ROOT,
-        env={**os.environ, "COLUMNS": "250"},
+        env=SCREEN,
         capture_output=True,
         text=True,
         timeout=300,
@@ -72,20 +78,9 @@ def start_run_command(broker_url: str, folder: Path, output: Path) -> subprocess
     """The run command in the background, as a user starts it, its screen going to ``output``."""
     with open(output, "wb") as sink:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pipeline",
-                "run",
-                "--broker-url",
-                broker_url,
-                "--run-dir",
-                str(folder),
-                "--first-port",
-                str(free_port()),
-            ],
+            run_command(broker_url, folder),
             cwd=REPO_ROOT,
-            env={**os.environ, "COLUMNS": "250"},
+            env=SCREEN,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
