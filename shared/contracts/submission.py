@@ -122,6 +122,10 @@ class CountingFacts(BaseModel):
     benefit_vnd: int
     author_key: str = Field(description="Keyed hash of the author; no personal data.")
 
+    def counting_facts(self) -> dict[str, object]:
+        """These facts alone, to carry them into the next event about the submission."""
+        return {name: getattr(self, name) for name in CountingFacts.model_fields}
+
 
 class ReceivedV1(Message, CountingFacts):
     """A submission was accepted and stored."""
