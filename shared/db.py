@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.dml import Insert
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -66,3 +69,27 @@ def run_migrations_online(context: Any, target_metadata: Any) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def upsert(
+    dialect: str,
+    table: sa.Table,
+    *,
+    add: tuple[str, ...] = (),
+    greatest: tuple[str, ...] = (),
+    replace: tuple[str, ...] = (),
+) -> Insert:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE, for SQLite and PostgreSQL: ``add`` columns
+    are summed with the stored value, ``greatest`` keep the larger, ``replace`` are overwritten.
+
+    Run it with a list of rows (an executemany): one round trip for a whole batch of counters.
+    """
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    bigger = sa.func.greatest if dialect == "postgresql" else sa.func.max
+    update: dict[str, Any] = {name: table.c[name] + insert.excluded[name] for name in add}
+    update |= {name: bigger(table.c[name], insert.excluded[name]) for name in greatest}
+    update |= {name: insert.excluded[name] for name in replace}
+    keys = [column.name for column in table.primary_key.columns]
+    if not update:
+        return insert.on_conflict_do_nothing(index_elements=keys)
+    return insert.on_conflict_do_update(index_elements=keys, set_=update)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts.envelope import Message
 from shared.db import make_engine, make_sessionmaker, migrate
+from shared.messaging.batches import BatchConsumer, BatchHandler, Vet
 from shared.messaging.consumer import ContractErrorHandler, Handler, subscribe
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.topology import QueueSpec, declare_topology
@@ -62,6 +63,7 @@ class Runtime:
             lock_rows=self.engine.dialect.name != "sqlite",
         )
         self.broker_started = False
+        self.batch_consumers: list[BatchConsumer[Any]] = []
         self._connecting: asyncio.Task[None] | None = None
 
     def subscribe(
@@ -86,6 +88,36 @@ class Runtime:
             serial=serial,
         )
 
+    def consume_in_batches(
+        self,
+        spec: QueueSpec,
+        model: type[M],
+        apply: BatchHandler[M],
+        *,
+        vet: Vet[M] | None = None,
+        max_batch: int,
+        linger: float,
+        lock: asyncio.Lock,
+        hold_after_batches: int = 0,
+    ) -> None:
+        """Consume one of this service's queues in micro-batches (``shared.messaging.batches``);
+        consumers sharing ``lock`` never apply two batches at once."""
+        self.batch_consumers.append(
+            BatchConsumer(
+                broker=self.broker,
+                sessions=self.sessions,
+                spec=spec,
+                model=model,
+                apply=apply,
+                vet=vet,
+                after_commit=self.relay.wake,
+                max_batch=max_batch,
+                linger=linger,
+                lock=lock,
+                hold_after_batches=hold_after_batches,
+            )
+        )
+
     async def start(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
         """Migrate the database, run ``prepare`` (e.g. rebuild an index), then connect to the
         broker in the background: no message is consumed before ``prepare`` is done."""
@@ -102,6 +134,9 @@ class Runtime:
                 if self.settings.declare_topology:
                     await declare_topology(self.broker)
                 await self.broker.start()
+                for consumer in self.batch_consumers:
+                    if not consumer.connected:
+                        await consumer.start(self.settings.broker_url)
             except Exception as exc:
                 log.warning("broker_unavailable", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
@@ -118,6 +153,8 @@ class Runtime:
         if self._connecting is not None:
             self._connecting.cancel()
             await asyncio.gather(self._connecting, return_exceptions=True)
+        for consumer in self.batch_consumers:
+            await consumer.stop()
         await self.relay.stop()
         await self.broker.stop()
         await self.engine.dispose()
@@ -130,5 +167,9 @@ class Runtime:
             database = True
         except Exception:
             database = False
-        broker = self.broker_started and await self.broker.ping(timeout=1.0)
+        broker = (
+            self.broker_started
+            and await self.broker.ping(timeout=1.0)
+            and all(consumer.connected for consumer in self.batch_consumers)
+        )
         return {"database": database, "broker": broker}

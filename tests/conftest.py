@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from pipeline.processes import free_port
+from services.aggregation.app import create_app as create_aggregation_app
+from services.aggregation.settings import AggregationSettings
 from services.dedup.app import create_app as create_dedup_app
 from services.dedup.settings import DedupSettings
 from services.submission.app import create_app
@@ -105,3 +107,21 @@ async def submission(submission_settings: SubmissionSettings) -> AsyncIterator[R
         async with httpx.AsyncClient(transport=transport, base_url="http://submission") as http:
             await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
             yield RunningSubmission(app.state.ctx, http)
+
+
+@pytest.fixture
+async def aggregation(broker_url: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The aggregation service in this process, ready, snapshots every 0.2 s; an HTTP client."""
+    app = create_aggregation_app(
+        AggregationSettings(
+            broker_url=broker_url,
+            database_url=database_url,
+            relay_idle_seconds=0.1,
+            aggregation_snapshot_seconds=0.2,
+        )
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://aggregation") as http:
+            await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
+            yield http

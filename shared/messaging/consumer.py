@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
@@ -38,6 +39,8 @@ log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
 DATABASE_PATIENCE = 300.0
 PAUSE_BEFORE_NACK = 1.0
+# Errors that mean the database cannot be reached right now, not that the message is bad.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError, OSError)
 
 # A handler may return a callback to run once its transaction has committed (e.g. to update an
 # in-memory index that must never hold what the database does not).
@@ -74,24 +77,53 @@ async def dead_letter(
     broker: RabbitBroker, spec: QueueSpec, message: RabbitMessageType, reason: str
 ) -> None:
     """Move a delivery to ``spec``'s dead-letter queue with ``reason`` (confirmed, mandatory)."""
-    headers = dict(message.headers or {})
-    headers.update(
-        {
-            "x-dead-letter-reason": reason[:1000],
-            "x-dead-letter-queue": spec.name,
-            "x-original-routing-key": message.raw_message.routing_key or "",
-        }
+    await dead_letter_raw(
+        broker,
+        spec,
+        DeadLetter(
+            body=message.body,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            headers=dict(message.headers or {}),
+            routing_key=message.raw_message.routing_key or "",
+            content_type=message.content_type or None,
+        ),
+        reason,
     )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """What is kept of a delivery that goes to a dead-letter queue."""
+
+    body: bytes
+    message_id: str | None
+    correlation_id: str | None
+    headers: dict[str, Any]
+    routing_key: str
+    content_type: str | None
+
+
+async def dead_letter_raw(
+    broker: RabbitBroker, spec: QueueSpec, letter: DeadLetter, reason: str
+) -> None:
+    """Publish ``letter`` to ``spec``'s dead-letter queue with the reason in its headers."""
+    headers = {
+        **letter.headers,
+        "x-dead-letter-reason": reason[:1000],
+        "x-dead-letter-queue": spec.name,
+        "x-original-routing-key": letter.routing_key,
+    }
     await broker.publish(
-        message.body,
+        letter.body,
         exchange=DEAD_LETTER_EXCHANGE,
         routing_key=spec.name,
         mandatory=True,
         persist=True,
-        message_id=message.message_id,
-        correlation_id=message.correlation_id,
+        message_id=letter.message_id,
+        correlation_id=letter.correlation_id,
         headers=headers,
-        content_type=message.content_type or None,
+        content_type=letter.content_type,
     )
 
 
@@ -150,7 +182,7 @@ def subscribe(
                     await record_processed(session, spec.name, event.message_id)
             except PoisonMessage as poison:
                 return await _poison(message, poison.reason)
-            except (OperationalError, InterfaceError, OSError) as unreachable:
+            except DATABASE_UNREACHABLE as unreachable:
                 if waited >= DATABASE_PATIENCE:
                     raise
                 log.warning(

@@ -79,8 +79,18 @@ DEDUP_RECEIVED = QueueSpec(
     extra={"x-single-active-consumer": True},
 )
 DEDUP_REVIEWED = _consumer("dedup", "submission.reviewed.v1")
-AGGREGATION_SCREENED = _consumer("aggregation", "submission.screened.v1")
-AGGREGATION_REVIEWED = _consumer("aggregation", "submission.reviewed.v1")
+# Aggregation applies micro-batches that all touch the top of the tree: competing consumers would
+# only queue on the same rows. One instance applies, a second waits as a hot standby.
+AGGREGATION_SCREENED = QueueSpec(
+    name="aggregation.submission.screened.v1",
+    routing_keys=("submission.screened.v1",),
+    extra={"x-single-active-consumer": True},
+)
+AGGREGATION_REVIEWED = QueueSpec(
+    name="aggregation.submission.reviewed.v1",
+    routing_keys=("submission.reviewed.v1",),
+    extra={"x-single-active-consumer": True},
+)
 NOTIFY_PROGRESS = _consumer("notify", "progress.updated.v1")
 # Feeds read outside the system: the portals' outcomes of their commands, and the operators'
 # record of milestones and notices. They expire so that an absent reader cannot fill the disk.

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime, time
+from functools import cache
+from typing import Any
 
 from pipeline.texts import Initiative
 from shared.contracts.envelope import derived_message_id, utc_now
-from shared.contracts.submission import ReceivedV1, RecognitionKind
+from shared.contracts.submission import (
+    ReceivedV1,
+    RecognitionKind,
+    ReviewDecision,
+    ReviewedV1,
+    ScreenedV1,
+    Verdict,
+)
+from shared.reference.calendar import LOCAL_ZONE
+from shared.reference.catalog import ReferenceData, load_reference
+from shared.settings import REPO_ROOT
 
 PATHS = {
     "ldld-ha-noi.h03.cs0002": ["vn", "ldld-ha-noi", "ldld-ha-noi.h03", "ldld-ha-noi.h03.cs0002"],
@@ -46,4 +59,64 @@ def received(
         solution=item.solution,
         effect=item.effect,
         recognition_kind=RecognitionKind.NONE,
+    )
+
+
+@cache
+def reference() -> ReferenceData:
+    """The repository's reference data, loaded once per test session."""
+    return load_reference(REPO_ROOT / "reference")
+
+
+def facts(
+    submission_id: str,
+    union_code: str,
+    local_date: date,
+    *,
+    author_key: str = "author-1",
+    benefit_vnd: int = 1_000_000,
+) -> dict[str, Any]:
+    """The counting facts of a submission filed with ``union_code`` at noon on ``local_date``."""
+    data = reference()
+    phase = data.program.phase_on(local_date)
+    assert phase is not None, f"{local_date} is outside the program"
+    return {
+        "submission_id": submission_id,
+        "union_code": union_code,
+        "union_path": list(data.tree.path(union_code)),
+        "program": data.program.code,
+        "phase": phase.code,
+        "submitted_at": datetime.combine(local_date, time(12), LOCAL_ZONE),
+        "local_date": local_date,
+        "benefit_vnd": benefit_vnd,
+        "author_key": author_key,
+    }
+
+
+def screened(fact: dict[str, Any], verdict: Verdict = Verdict.UNIQUE) -> ScreenedV1:
+    """Dedup's ``submission.screened.v1`` about a submission."""
+    return ScreenedV1(
+        message_id=derived_message_id(fact["submission_id"], ScreenedV1.routing_key()),
+        correlation_id=fact["submission_id"],
+        occurred_at=utc_now(),
+        verdict=verdict,
+        score=1.0 if verdict is not Verdict.UNIQUE else 0.1,
+        method_version="test",
+        **fact,
+    )
+
+
+def reviewed(fact: dict[str, Any], decision: ReviewDecision, sequence: int) -> ReviewedV1:
+    """The submission service's ``submission.reviewed.v1``: decision number ``sequence``."""
+    review_id = f"{fact['submission_id']}:{sequence}"
+    return ReviewedV1(
+        message_id=derived_message_id(review_id, ReviewedV1.routing_key()),
+        correlation_id=fact["submission_id"],
+        occurred_at=utc_now(),
+        review_id=review_id,
+        sequence=sequence,
+        decision=decision,
+        reviewer_union=fact["union_code"],
+        decided_at=utc_now(),
+        **fact,
     )

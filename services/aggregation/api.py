@@ -1,0 +1,250 @@
+"""HTTP routes of the aggregation service: progress, children, leaderboards, daily series.
+
+Every route answers JSON, or CSV with ``?format=csv``. The figures are aggregates without any
+personal data, so reading them needs no key.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
+
+from services.aggregation.context import AggregationContext
+from services.aggregation.counting import Reach
+from services.aggregation.leaderboards import Entry, RankBy, ranked
+from services.aggregation.progress import Period, percent
+from services.aggregation.reading import daily_series, period_of, progress_of
+from services.aggregation.store import tallies
+from services.aggregation.views import (
+    DayView,
+    ProgressView,
+    RankedList,
+    RankedUnion,
+    SeriesView,
+    flat,
+    progress_view,
+)
+from shared.http import ApiError
+from shared.reference.targets import PROGRAM_SCOPE
+from shared.reference.unions import LEVELS, Union
+
+router = APIRouter(prefix="/v1", tags=["progress"])
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
+
+
+class Format(StrEnum):
+    """Answer format."""
+
+    JSON = "json"
+    CSV = "csv"
+
+
+def context(request: Request) -> AggregationContext:
+    """The service's composition root, set on the app at start-up."""
+    ctx: AggregationContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AggregationContext, Depends(context)]
+Scope = Annotated[str, Query(description="'program' or a phase code, e.g. 'phase-1'.")]
+AsFormat = Annotated[Format, Query(alias="format")]
+UnionCode = Annotated[str, Path(max_length=100)]
+
+
+def _period(ctx: AggregationContext, scope: str) -> Period:
+    period = period_of(ctx.reference.program, scope)
+    if period is None:
+        phases = ", ".join(p.code for p in ctx.reference.program.phases)
+        raise ApiError(
+            422, "scope", "unknown_scope", f"scope must be 'program' or one of: {phases}"
+        )
+    return period
+
+
+def _union(ctx: AggregationContext, code: str) -> Union:
+    union = ctx.reference.tree.get(code)
+    if union is None:
+        raise ApiError(404, "union_code", "unknown_union", f"no union with code {code!r}")
+    return union
+
+
+def _csv(rows: Iterable[dict[str, Any]], filename: str) -> Response:
+    buffer = io.StringIO()
+    writer: csv.DictWriter[str] | None = None
+    for row in rows:
+        if writer is None:
+            writer = csv.DictWriter(buffer, fieldnames=list(row))
+            writer.writeheader()
+        writer.writerow(row)
+    return Response(
+        # A byte-order mark so that spreadsheet programs read the Vietnamese names as UTF-8.
+        content="\ufeff" + buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
+
+
+def _answer(model: BaseModel, items: list[Any] | None, fmt: Format, filename: str) -> Any:
+    if fmt is Format.JSON:
+        return model
+    return _csv([flat(m) for m in (items if items is not None else [model])], filename)
+
+
+@router.get("/unions/{union_code}/progress", response_model=ProgressView, responses=CSV_ANSWER)
+async def union_progress(
+    ctx: Ctx,
+    union_code: UnionCode,
+    scope: Scope = PROGRAM_SCOPE,
+    as_of: Annotated[
+        date | None, Query(description="Date that rolling windows and pace end on.")
+    ] = None,
+    fmt: AsFormat = Format.JSON,
+) -> Any:
+    """Own and subtree figures, target, percent, ``reached_on``, ``days_ahead`` and pace."""
+    union = _union(ctx, union_code)
+    period = _period(ctx, scope)
+    async with ctx.runtime.sessions() as session:
+        progress = await progress_of(session, ctx.reference, union.code, scope, period, as_of)
+    return _answer(progress_view(progress, union), None, fmt, f"{union.code}-{scope}")
+
+
+async def _ranked(
+    ctx: AggregationContext, unions: list[Union], scope: str, by: RankBy
+) -> list[RankedUnion]:
+    found: dict[str, sa.Row] = {}
+    codes = [u.code for u in unions]
+    async with ctx.runtime.sessions() as session:
+        for start in range(0, len(codes), 5000):
+            rows = await session.execute(
+                sa.select(tallies).where(
+                    tallies.c.scope == scope,
+                    tallies.c.reach == Reach.SUBTREE.value,
+                    tallies.c.union_code.in_(codes[start : start + 5000]),
+                )
+            )
+            found.update({row.union_code: row for row in rows})
+    targets = ctx.reference.targets
+    entries = []
+    for union in unions:
+        target = targets.get((union.code, scope))
+        row = found.get(union.code)
+        entries.append(
+            Entry(union.code, row.counted if row else 0, target.effective if target else None)
+        )
+    by_code = {u.code: u for u in unions}
+    answer = []
+    for rank, entry in ranked(entries, by):
+        union, row = by_code[entry.union_code], found.get(entry.union_code)
+        answer.append(
+            RankedUnion(
+                rank=rank,
+                union_code=union.code,
+                name=union.name,
+                level=union.level,
+                cluster=union.cluster,
+                received=row.received if row else 0,
+                counted=entry.counted,
+                flagged=row.flagged if row else 0,
+                benefit_vnd=row.benefit_vnd if row else 0,
+                target=entry.target,
+                percent=percent(entry.counted, entry.target),
+            )
+        )
+    return answer
+
+
+Page = Annotated[int, Query(ge=1, le=10_000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _page(
+    ranked_unions: list[RankedUnion], scope: str, by: RankBy, limit: int, offset: int
+) -> RankedList:
+    return RankedList(
+        scope=scope, by=by.value, total=len(ranked_unions), items=ranked_unions[offset:][:limit]
+    )
+
+
+@router.get("/unions/{union_code}/children", response_model=RankedList, responses=CSV_ANSWER)
+async def union_children(
+    ctx: Ctx,
+    union_code: UnionCode,
+    scope: Scope = PROGRAM_SCOPE,
+    by: RankBy = RankBy.COUNTED,
+    limit: Page = 1000,
+    offset: Offset = 0,
+    fmt: AsFormat = Format.JSON,
+) -> Any:
+    """The unions directly below, each with its subtree figures and target, ranked."""
+    union = _union(ctx, union_code)
+    _period(ctx, scope)
+    tree = ctx.reference.tree
+    children = [u for code in tree.children(union.code) if (u := tree.get(code)) is not None]
+    page = _page(await _ranked(ctx, children, scope, by), scope, by, limit, offset)
+    return _answer(page, page.items, fmt, f"{union.code}-children-{scope}")
+
+
+@router.get("/leaderboards/levels/{level}", response_model=RankedList, responses=CSV_ANSWER)
+async def level_leaderboard(
+    ctx: Ctx,
+    level: str,
+    scope: Scope = PROGRAM_SCOPE,
+    by: RankBy = RankBy.COUNTED,
+    limit: Page = 100,
+    offset: Offset = 0,
+    fmt: AsFormat = Format.JSON,
+) -> Any:
+    """Every union of one level, ranked (e.g. the 63 provincial federations)."""
+    if level not in LEVELS:
+        raise ApiError(404, "level", "unknown_level", f"level must be one of: {', '.join(LEVELS)}")
+    _period(ctx, scope)
+    members = ctx.members_of_level(level)
+    page = _page(await _ranked(ctx, members, scope, by), scope, by, limit, offset)
+    return _answer(page, page.items, fmt, f"{level}-{scope}")
+
+
+@router.get("/leaderboards/clusters/{cluster}", response_model=RankedList, responses=CSV_ANSWER)
+async def cluster_leaderboard(
+    ctx: Ctx,
+    cluster: str,
+    scope: Scope = PROGRAM_SCOPE,
+    by: RankBy = RankBy.PERCENT,
+    limit: Page = 100,
+    offset: Offset = 0,
+    fmt: AsFormat = Format.JSON,
+) -> Any:
+    """The unions of one emulation cluster (cụm thi đua), ranked; by percent unless asked."""
+    members = ctx.members_of_cluster(cluster)
+    if not members:
+        raise ApiError(404, "cluster", "unknown_cluster", f"no emulation cluster {cluster!r}")
+    _period(ctx, scope)
+    page = _page(await _ranked(ctx, members, scope, by), scope, by, limit, offset)
+    return _answer(page, page.items, fmt, f"{cluster}-{scope}")
+
+
+@router.get("/unions/{union_code}/daily", response_model=SeriesView, responses=CSV_ANSWER)
+async def union_daily(
+    ctx: Ctx,
+    union_code: UnionCode,
+    scope: Scope = PROGRAM_SCOPE,
+    fmt: AsFormat = Format.JSON,
+) -> Any:
+    """Counted per local date for the union's subtree, with the running total."""
+    union = _union(ctx, union_code)
+    period = _period(ctx, scope)
+    async with ctx.runtime.sessions() as session:
+        series = await daily_series(session, union.code, period)
+    days, total = [], 0
+    for day, counted in sorted(series.items()):
+        total += counted
+        days.append(DayView(date=day, counted=counted, cumulative=total))
+    view = SeriesView(union_code=union.code, scope=scope, days=days)
+    return _answer(view, days, fmt, f"{union.code}-daily-{scope}")

@@ -1,0 +1,38 @@
+"""The aggregation service's ASGI app: progress API, micro-batch consumers, snapshot publisher."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.aggregation import api, handlers
+from services.aggregation.context import AggregationContext
+from services.aggregation.settings import AggregationSettings
+from shared import http
+
+
+def create_app(settings: AggregationSettings | None = None) -> FastAPI:
+    """Build the app; the database is migrated and the broker connected at start-up."""
+    ctx = AggregationContext.build(settings or AggregationSettings())
+    handlers.register(ctx)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await ctx.runtime.start()
+        ctx.snapshots.start()
+        yield
+        await ctx.snapshots.stop()
+        await ctx.runtime.stop()
+
+    app = FastAPI(
+        title="Sáng kiến: aggregation service",
+        version="1.0.0",
+        description="Counts per union and phase, rolled up the union tree, against targets.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    http.install(app, ctx.runtime, max_body_bytes=4 * 1024)
+    app.include_router(api.router)
+    return app

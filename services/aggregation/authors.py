@@ -1,0 +1,54 @@
+"""Distinct authors per union and scope, kept exact while submissions move in and out of the count.
+
+The store keeps, per (author, scope), how many counted submissions the author has in each union
+they filed with. An author is "in" a union's own figures when they have a counted submission filed
+with that union, and "in" its subtree figures when that is so for any union below it. So when an
+author's per-union tallies change, the unions whose distinct-author figure changes are exactly the
+ones whose coverage differs before and after: a pure set difference, whatever order the
+submissions came in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from services.aggregation.counting import Changes, Reach
+
+PathOf = Callable[[str], tuple[str, ...]]
+
+
+def covered(unions_with_counted: set[str], path_of: PathOf) -> set[tuple[str, Reach]]:
+    """The (union, reach) rows an author appears in, given the unions where they count."""
+    rows = {(union, Reach.OWN) for union in unions_with_counted}
+    for union in unions_with_counted:
+        rows.update((ancestor, Reach.SUBTREE) for ancestor in path_of(union))
+    return rows
+
+
+def coverage_changes(
+    tallies_before: Mapping[tuple[str, str], dict[str, int]],
+    changes: Changes,
+    path_of: PathOf,
+) -> dict[tuple[str, str, str], int]:
+    """Record in ``changes`` how distinct-author figures move, and return the new per-union tallies.
+
+    ``tallies_before`` maps (author, scope) → {union: counted submissions} as stored before the
+    batch; ``changes.authors`` holds the batch's changes of those numbers.
+    """
+    after: dict[tuple[str, str], dict[str, int]] = {
+        key: dict(unions) for key, unions in tallies_before.items()
+    }
+    new_rows: dict[tuple[str, str, str], int] = {}
+    for (author, scope, union), change in changes.authors.items():
+        unions = after.setdefault((author, scope), {})
+        unions[union] = unions.get(union, 0) + change
+        new_rows[(author, scope, union)] = unions[union]
+    for (author, scope), unions in after.items():
+        before_unions = tallies_before.get((author, scope), {})
+        was = covered({u for u, n in before_unions.items() if n > 0}, path_of)
+        now = covered({u for u, n in unions.items() if n > 0}, path_of)
+        for union, reach in now - was:
+            changes.add_distinct_authors((union, scope, reach), +1)
+        for union, reach in was - now:
+            changes.add_distinct_authors((union, scope, reach), -1)
+    return new_rows

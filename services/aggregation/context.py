@@ -1,0 +1,74 @@
+"""Composition root of the aggregation service."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from services.aggregation.settings import AggregationSettings
+from services.aggregation.snapshots import SnapshotPublisher
+from shared.reference.catalog import ReferenceData, load_reference
+from shared.reference.unions import Union
+from shared.runtime import Runtime
+
+SERVICE = "aggregation"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class AggregationContext:
+    """Settings, reference data, runtime and snapshot publisher of one aggregation process.
+
+    ``apply_lock`` lets one batch at a time touch the counters (both queues feed the same rows)
+    and keeps the snapshot publisher from reading half a batch.
+    """
+
+    settings: AggregationSettings
+    reference: ReferenceData
+    runtime: Runtime
+    snapshots: SnapshotPublisher
+    apply_lock: asyncio.Lock
+
+    @classmethod
+    def build(cls, settings: AggregationSettings) -> AggregationContext:
+        """Load the reference data and wire the runtime and the publisher."""
+        reference = load_reference(settings.reference_dir)
+        runtime = Runtime(SERVICE, settings, MIGRATIONS)
+        lock = asyncio.Lock()
+        snapshots = SnapshotPublisher(
+            sessions=runtime.sessions,
+            reference=reference,
+            lock=lock,
+            interval=settings.aggregation_snapshot_seconds,
+            limit=settings.aggregation_snapshot_limit,
+            wake_relay=runtime.relay.wake,
+        )
+        return cls(settings, reference, runtime, snapshots, lock)
+
+    def members_of_level(self, level: str) -> list[Union]:
+        """Every union of ``level``."""
+        return self._members[0].get(level, [])
+
+    def members_of_cluster(self, cluster: str) -> list[Union]:
+        """Every union of the emulation cluster ``cluster``."""
+        return self._members[1].get(cluster, [])
+
+    @cached_property
+    def _members(self) -> tuple[dict[str, list[Union]], dict[str, list[Union]]]:
+        by_level: dict[str, list[Union]] = {}
+        by_cluster: dict[str, list[Union]] = {}
+        for union in self.reference.tree:
+            by_level.setdefault(union.level, []).append(union)
+            if union.cluster:
+                by_cluster.setdefault(union.cluster, []).append(union)
+        return by_level, by_cluster
+
+    def tracked(self, union_code: str, scope: str) -> bool:
+        """Whether snapshots are published for this union and scope."""
+        return (
+            self.settings.aggregation_snapshot_all_unions
+            or (union_code, scope) in self.reference.targets
+            or self.reference.tree.path(union_code)[0] == union_code  # the national node
+        )

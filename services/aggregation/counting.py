@@ -1,0 +1,230 @@
+"""What counts (DESIGN §4), as pure functions of a submission's verdict and latest review.
+
+A submission's standing depends only on *which* events about it were seen, never on their order:
+the verdict is set once, and among reviews the one with the highest ``sequence`` wins. So replaying
+the same events in any order, with duplicates, ends in the same standing, and the counters (sums
+of standings) end in the same figures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+
+from shared.contracts.submission import (
+    CountingFacts,
+    ReviewDecision,
+    ReviewedV1,
+    ScreenedV1,
+    Verdict,
+)
+from shared.reference.targets import PROGRAM_SCOPE
+
+EXCLUDING_DECISIONS = frozenset(
+    {ReviewDecision.CONFIRMED_DUPLICATE, ReviewDecision.INVALID, ReviewDecision.WITHDRAWN}
+)
+
+
+class Standing(StrEnum):
+    """Where a submission stands in the count."""
+
+    COUNTED = "counted"
+    FLAGGED = "flagged"  # counted provisionally: a near-duplicate nobody has reviewed yet
+    EXCLUDED = "excluded"
+
+
+def standing_of(verdict: Verdict | None, decision: ReviewDecision | None) -> Standing:
+    """The standing a verdict and the latest review decision give.
+
+    A review outranks the verdict: excluding decisions exclude; ``not_duplicate`` counts even an
+    exact copy (a reviewer looked); ``valid`` clears a near-duplicate flag but not an exact copy,
+    which only a duplicate decision speaks to. Without a verdict yet (the review came first) the
+    submission counts unless a decision excludes it.
+    """
+    if decision in EXCLUDING_DECISIONS:
+        return Standing.EXCLUDED
+    if decision is ReviewDecision.NOT_DUPLICATE:
+        return Standing.COUNTED
+    if verdict is Verdict.EXACT_DUPLICATE:
+        return Standing.EXCLUDED
+    if verdict is Verdict.NEAR_DUPLICATE and decision is None:
+        return Standing.FLAGGED
+    return Standing.COUNTED
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionState:
+    """Aggregation's record of one submission: its facts, verdict and latest review."""
+
+    submission_id: str
+    union_code: str
+    union_path: tuple[str, ...]
+    phase: str
+    local_date: date
+    benefit_vnd: int
+    author_key: str
+    verdict: Verdict | None = None
+    decision: ReviewDecision | None = None
+    review_sequence: int = 0
+
+    @property
+    def standing(self) -> Standing:
+        """Where the submission stands now."""
+        return standing_of(self.verdict, self.decision)
+
+    @classmethod
+    def from_facts(cls, facts: CountingFacts) -> SubmissionState:
+        """A fresh record from the facts every submission event carries."""
+        path = tuple(facts.union_path)
+        if not path or path[-1] != facts.union_code:
+            path = (*path, facts.union_code)
+        return cls(
+            submission_id=facts.submission_id,
+            union_code=facts.union_code,
+            union_path=path,
+            phase=facts.phase,
+            local_date=facts.local_date,
+            benefit_vnd=facts.benefit_vnd,
+            author_key=facts.author_key,
+        )
+
+
+def apply_event(state: SubmissionState | None, event: ScreenedV1 | ReviewedV1) -> SubmissionState:
+    """The record after ``event``; the first verdict and the highest-sequence review win."""
+    current = state or SubmissionState.from_facts(event)
+    if isinstance(event, ScreenedV1):
+        if current.verdict is None:
+            return replace(current, verdict=event.verdict)
+        return current
+    if event.sequence > current.review_sequence:
+        return replace(current, decision=event.decision, review_sequence=event.sequence)
+    return current
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Counter values (or changes of them) of one union for one scope."""
+
+    received: int = 0
+    counted: int = 0
+    flagged: int = 0
+    excluded: int = 0
+    benefit_vnd: int = 0
+    distinct_authors: int = 0
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(
+            self.received + other.received,
+            self.counted + other.counted,
+            self.flagged + other.flagged,
+            self.excluded + other.excluded,
+            self.benefit_vnd + other.benefit_vnd,
+            self.distinct_authors + other.distinct_authors,
+        )
+
+    def __neg__(self) -> Figures:
+        return Figures(
+            -self.received,
+            -self.counted,
+            -self.flagged,
+            -self.excluded,
+            -self.benefit_vnd,
+            -self.distinct_authors,
+        )
+
+
+NOTHING = Figures()
+
+
+def contribution(state: SubmissionState | None) -> Figures:
+    """What one submission adds to its unions' counters (distinct authors aside)."""
+    if state is None:
+        return NOTHING
+    standing = state.standing
+    counted = standing is not Standing.EXCLUDED
+    return Figures(
+        received=1,
+        counted=int(counted),
+        flagged=int(standing is Standing.FLAGGED),
+        excluded=int(not counted),
+        benefit_vnd=state.benefit_vnd if counted else 0,
+    )
+
+
+def is_counted(state: SubmissionState | None) -> bool:
+    """Whether the submission is in the count (provisionally or not)."""
+    return state is not None and state.standing is not Standing.EXCLUDED
+
+
+class Reach(StrEnum):
+    """Whose submissions a counter row sums: the union's own, or its whole subtree's."""
+
+    OWN = "own"
+    SUBTREE = "subtree"
+
+
+TallyKey = tuple[str, str, Reach]  # (union code, scope, reach)
+AuthorKey = tuple[str, str, str]  # (author key, scope, union code)
+
+
+@dataclass
+class Changes:
+    """Everything a batch changes, summed per counter row; applied to the store in one go."""
+
+    tallies: defaultdict[TallyKey, Figures] = field(default_factory=lambda: defaultdict(Figures))
+    daily: defaultdict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
+    authors: defaultdict[AuthorKey, int] = field(default_factory=lambda: defaultdict(int))
+    latest_on: dict[TallyKey, date] = field(default_factory=dict)
+
+    def add_transition(self, before: SubmissionState | None, after: SubmissionState) -> None:
+        """Record one submission moving from ``before`` to ``after``."""
+        delta = contribution(after) + -contribution(before)
+        if delta == NOTHING:
+            return
+        counted_delta = int(is_counted(after)) - int(is_counted(before))
+        for scope in (after.phase, PROGRAM_SCOPE):
+            own: TallyKey = (after.union_code, scope, Reach.OWN)
+            self._touch(own, delta, after.local_date)
+            for ancestor in after.union_path:
+                self._touch((ancestor, scope, Reach.SUBTREE), delta, after.local_date)
+            if counted_delta:
+                self.authors[(after.author_key, scope, after.union_code)] += counted_delta
+        if counted_delta:
+            for ancestor in after.union_path:
+                self.daily[(ancestor, after.local_date)] += counted_delta
+
+    def add_distinct_authors(self, key: TallyKey, change: int) -> None:
+        """Record a change of a row's distinct authors (see ``authors.coverage_changes``)."""
+        self.tallies[key] = self.tallies[key] + Figures(distinct_authors=change)
+        if key[2] is Reach.OWN:
+            # The subtree row of the same union is republished whenever its own row changes.
+            self.tallies[(key[0], key[1], Reach.SUBTREE)] += NOTHING
+
+    def _touch(self, key: TallyKey, delta: Figures, day: date) -> None:
+        self.tallies[key] = self.tallies[key] + delta
+        seen = self.latest_on.get(key)
+        if seen is None or day > seen:
+            self.latest_on[key] = day
+
+
+def transitions(
+    states: dict[str, SubmissionState | None], events: Iterable[ScreenedV1 | ReviewedV1]
+) -> tuple[dict[str, SubmissionState], Changes]:
+    """Apply ``events`` to the known ``states`` (None: not seen before); the new states and
+    the counter changes, distinct authors aside."""
+    current = dict(states)
+    for event in events:
+        current[event.submission_id] = apply_event(current.get(event.submission_id), event)
+    changes = Changes()
+    updated: dict[str, SubmissionState] = {}
+    for submission_id, after in current.items():
+        if after is None:
+            continue
+        before = states.get(submission_id)
+        if after != before:
+            changes.add_transition(before, after)
+            updated[submission_id] = after
+    return updated, changes

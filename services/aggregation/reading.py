@@ -1,0 +1,116 @@
+"""Reading a union's figures back: counters, daily series and progress against its target."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.aggregation.counting import Figures, Reach
+from services.aggregation.ledger import FIGURES
+from services.aggregation.progress import Pace, Period, days_ahead, pace, percent, reached_on
+from services.aggregation.store import daily, tallies
+from shared.contracts.progress import Figures as PublishedFigures
+from shared.reference.calendar import Program
+from shared.reference.catalog import ReferenceData
+from shared.reference.targets import PROGRAM_SCOPE, Target
+
+
+def period_of(program: Program, scope: str) -> Period | None:
+    """The date range of ``scope`` (a phase code or the whole program), or None if unknown."""
+    if scope == PROGRAM_SCOPE:
+        return Period(program.starts_on, program.ends_on)
+    phase = program.phase(scope)
+    return None if phase is None else Period(phase.starts_on, phase.ends_on)
+
+
+def published(figures: Figures) -> PublishedFigures:
+    """Figures in the shape of the contracts (events and API answers)."""
+    return PublishedFigures(**asdict(figures))
+
+
+def figures_of(row: sa.Row | None) -> Figures:
+    """A tallies row as figures (zeros when the union has nothing yet)."""
+    if row is None:
+        return Figures()
+    return Figures(**{name: getattr(row, name) for name in FIGURES})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A union's progress for one scope, as the API and the snapshots show it."""
+
+    union_code: str
+    scope: str
+    period: Period
+    own: Figures
+    subtree: Figures
+    revision: int
+    latest_on: date | None
+    target: Target | None
+    percent: float | None
+    reached_on: date | None
+    days_ahead: int | None
+    pace: Pace
+    daily: dict[date, int]
+
+
+async def tally_rows(session: AsyncSession, union_code: str, scope: str) -> dict[Reach, sa.Row]:
+    """The own and subtree rows of a union for a scope (absent when nothing was counted)."""
+    rows = await session.execute(
+        sa.select(tallies).where(tallies.c.union_code == union_code, tallies.c.scope == scope)
+    )
+    return {Reach(row.reach): row for row in rows}
+
+
+async def daily_series(session: AsyncSession, union_code: str, period: Period) -> dict[date, int]:
+    """Counted per local date in ``period`` for the union's subtree (dates without any omitted)."""
+    rows = await session.execute(
+        sa.select(daily.c.local_date, daily.c.counted)
+        .where(
+            daily.c.union_code == union_code,
+            daily.c.local_date >= period.starts_on,
+            daily.c.local_date <= period.ends_on,
+        )
+        .order_by(daily.c.local_date)
+    )
+    return {row.local_date: row.counted for row in rows if row.counted}
+
+
+async def progress_of(
+    session: AsyncSession,
+    reference: ReferenceData,
+    union_code: str,
+    scope: str,
+    period: Period,
+    as_of: date | None = None,
+) -> Progress:
+    """Figures, target, percent, ``reached_on``, ``days_ahead`` and pace of one union.
+
+    ``as_of`` (for rolling windows and pace) defaults to the latest date the union has data for.
+    """
+    rows = await tally_rows(session, union_code, scope)
+    subtree_row = rows.get(Reach.SUBTREE)
+    subtree = figures_of(subtree_row)
+    series = await daily_series(session, union_code, period)
+    target = reference.targets.get((union_code, scope))
+    goal = target.effective if target else None
+    reached = reached_on(series, period, goal)
+    latest_on = subtree_row.latest_on if subtree_row is not None else None
+    return Progress(
+        union_code=union_code,
+        scope=scope,
+        period=period,
+        own=figures_of(rows.get(Reach.OWN)),
+        subtree=subtree,
+        revision=subtree_row.revision if subtree_row is not None else 0,
+        latest_on=latest_on,
+        target=target,
+        percent=percent(subtree.counted, goal),
+        reached_on=reached,
+        days_ahead=days_ahead(period, reached),
+        pace=pace(series, period, goal, as_of or latest_on or period.starts_on, reached),
+        daily=series,
+    )

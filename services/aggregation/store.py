@@ -1,0 +1,74 @@
+"""Tables of the aggregation service: submissions' standings and the counters they sum to."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("submission_id", sa.String(36), primary_key=True),
+    sa.Column("union_code", sa.String(100), nullable=False),
+    sa.Column("phase", sa.String(50), nullable=False),
+    sa.Column("local_date", sa.Date, nullable=False),
+    sa.Column("benefit_vnd", sa.BigInteger, nullable=False),
+    sa.Column("author_key", sa.String(64), nullable=False),
+    sa.Column("verdict", sa.String(30)),
+    sa.Column("decision", sa.String(30)),
+    sa.Column("review_sequence", sa.Integer, nullable=False),
+)
+
+# One row per (union, scope, reach): reach "own" sums the submissions filed with the union itself,
+# "subtree" those of its whole subtree. ``revision`` grows with every batch that changes the
+# union's figures for the scope; it orders the snapshots published about it.
+tallies = sa.Table(
+    "tallies",
+    metadata,
+    sa.Column("union_code", sa.String(100), primary_key=True),
+    sa.Column("scope", sa.String(50), primary_key=True),
+    sa.Column("reach", sa.String(10), primary_key=True),
+    sa.Column("level", sa.String(30), nullable=False),
+    sa.Column("cluster", sa.String(100)),
+    sa.Column("received", sa.Integer, nullable=False),
+    sa.Column("counted", sa.Integer, nullable=False),
+    sa.Column("flagged", sa.Integer, nullable=False),
+    sa.Column("excluded", sa.Integer, nullable=False),
+    sa.Column("benefit_vnd", sa.BigInteger, nullable=False),
+    sa.Column("distinct_authors", sa.Integer, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("latest_on", sa.Date, nullable=False),
+    sa.Index("tallies_by_level", "scope", "reach", "level", "counted"),
+    sa.Index("tallies_by_cluster", "scope", "reach", "cluster", "counted"),
+)
+
+# Counted submissions of a union's subtree per local date: the program scope is the sum over its
+# phases' dates, so one row per date serves both.
+daily = sa.Table(
+    "daily",
+    metadata,
+    sa.Column("union_code", sa.String(100), primary_key=True),
+    sa.Column("local_date", sa.Date, primary_key=True),
+    sa.Column("counted", sa.Integer, nullable=False),
+)
+
+# Counted submissions per (author, scope, union filed with): what distinct authors derive from.
+author_tallies = sa.Table(
+    "author_tallies",
+    metadata,
+    sa.Column("author_key", sa.String(64), primary_key=True),
+    sa.Column("scope", sa.String(50), primary_key=True),
+    sa.Column("union_code", sa.String(100), primary_key=True),
+    sa.Column("counted", sa.Integer, nullable=False),
+)
+
+# (union, scope) whose snapshot is due; ``marks`` counts the changes since, so the publisher only
+# clears a row that did not change again while it was publishing.
+dirty = sa.Table(
+    "dirty",
+    metadata,
+    sa.Column("union_code", sa.String(100), primary_key=True),
+    sa.Column("scope", sa.String(50), primary_key=True),
+    sa.Column("marks", sa.Integer, nullable=False),
+)

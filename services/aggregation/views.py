@@ -1,0 +1,141 @@
+"""Shapes of the aggregation API's answers, and their flat CSV rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.aggregation.reading import Progress, published
+from shared.contracts.progress import Figures
+from shared.reference.unions import Union
+
+
+class TargetView(BaseModel):
+    """A union's target for the scope: assigned, self-set, and the one progress is measured by."""
+
+    assigned: int
+    self_set: int | None
+    effective: int
+
+
+class PaceView(BaseModel):
+    """Rolling counts and pace as of a date."""
+
+    as_of: date
+    counted_to_date: int
+    last_1_day: int
+    last_7_days: int
+    last_30_days: int
+    average_7d: float
+    projected_on: date | None
+    needed_per_day: float | None
+
+
+class ProgressView(BaseModel):
+    """Progress of one union for one scope."""
+
+    union_code: str
+    name: str
+    level: str
+    cluster: str | None
+    scope: str
+    starts_on: date
+    ends_on: date
+    revision: int
+    own: Figures
+    subtree: Figures
+    target: TargetView | None
+    percent: float | None
+    reached_on: date | None
+    days_ahead: int | None
+    pace: PaceView
+
+
+class RankedUnion(BaseModel):
+    """One union in a list of children or a leaderboard."""
+
+    rank: int
+    union_code: str
+    name: str
+    level: str
+    cluster: str | None
+    received: int
+    counted: int
+    flagged: int
+    benefit_vnd: int
+    target: int | None
+    percent: float | None
+
+
+class RankedList(BaseModel):
+    """A page of ranked unions."""
+
+    scope: str
+    by: str
+    total: int
+    items: list[RankedUnion]
+
+
+class DayView(BaseModel):
+    """Counted on one local date, and the running total of the scope."""
+
+    date: date
+    counted: int
+    cumulative: int
+
+
+class SeriesView(BaseModel):
+    """A union's daily series for a scope (dates without submissions omitted)."""
+
+    union_code: str
+    scope: str
+    days: list[DayView]
+
+
+def progress_view(progress: Progress, union: Union) -> ProgressView:
+    """The API's view of a union's progress."""
+    target = progress.target
+    pace = progress.pace
+    return ProgressView(
+        union_code=union.code,
+        name=union.name,
+        level=union.level,
+        cluster=union.cluster,
+        scope=progress.scope,
+        starts_on=progress.period.starts_on,
+        ends_on=progress.period.ends_on,
+        revision=progress.revision,
+        own=published(progress.own),
+        subtree=published(progress.subtree),
+        target=TargetView(
+            assigned=target.assigned, self_set=target.self_set, effective=target.effective
+        )
+        if target
+        else None,
+        percent=progress.percent,
+        reached_on=progress.reached_on,
+        days_ahead=progress.days_ahead,
+        pace=PaceView(
+            as_of=pace.as_of,
+            counted_to_date=pace.counted_to_date,
+            last_1_day=pace.rolling[1],
+            last_7_days=pace.rolling[7],
+            last_30_days=pace.rolling[30],
+            average_7d=round(pace.average_7d, 2),
+            projected_on=pace.projected_on,
+            needed_per_day=None if pace.needed_per_day is None else round(pace.needed_per_day, 2),
+        ),
+    )
+
+
+def flat(model: BaseModel) -> dict[str, Any]:
+    """A nested answer as one flat CSV row: ``subtree.counted`` becomes ``subtree_counted``."""
+    row: dict[str, Any] = {}
+    for name, value in model.model_dump(mode="json").items():
+        if isinstance(value, dict):
+            row.update({f"{name}_{inner}": v for inner, v in value.items()})
+        elif not isinstance(value, list):
+            row[name] = value
+    return row

@@ -1,0 +1,183 @@
+"""The store applies events exactly once, in any order, in any batching (SQLite, no broker).
+
+The property: the same events, shuffled, with some delivered twice and cut into batches at random,
+leave exactly the counters a direct computation from the final standings gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.aggregation.context import MIGRATIONS
+from services.aggregation.counting import SubmissionState, standing_of
+from services.aggregation.ledger import apply_batch
+from services.aggregation.progress import Period, days_ahead, reached_on
+from services.aggregation.store import author_tallies, daily, tallies
+from shared.contracts.submission import ReviewDecision, ReviewedV1, ScreenedV1, Verdict
+from shared.db import make_engine, make_sessionmaker, migrate
+from shared.messaging.batches import apply_new
+from tests.support.events import facts, reference, reviewed, screened
+
+Event = ScreenedV1 | ReviewedV1
+SUBMITTERS = (
+    "ldld-ha-noi.h03.cs0001",
+    "ldld-ha-noi.h03.cs0002",
+    "ldld-ha-noi.h03",  # a district federation takes submissions too
+    "ldld-ha-noi.h04.cs0001",
+    "ldld-lai-chau.h01.cs0001",
+)
+# Both sides of the phase boundary, and the program's first and last days.
+DATES = (date(2021, 9, 1), date(2022, 5, 31), date(2022, 6, 1), date(2022, 6, 2), date(2023, 9, 1))
+PROGRAM = Period(date(2021, 9, 1), date(2023, 9, 1))
+
+
+@st.composite
+def campaigns(draw: st.DrawFn) -> list[Event]:
+    """A few submissions, each with a verdict and up to three reviews."""
+    events: list[Event] = []
+    for number in range(draw(st.integers(1, 10))):
+        fact = facts(
+            f"s{number}",
+            draw(st.sampled_from(SUBMITTERS)),
+            draw(st.sampled_from(DATES)),
+            author_key=draw(st.sampled_from(("author-a", "author-b", "author-c"))),
+            benefit_vnd=draw(st.integers(0, 10**12)),
+        )
+        events.append(screened(fact, draw(st.sampled_from(list(Verdict)))))
+        for sequence in range(1, draw(st.integers(0, 3)) + 1):
+            events.append(reviewed(fact, draw(st.sampled_from(list(ReviewDecision))), sequence))
+    return events
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty aggregation database to copy for each example."""
+    path = tmp_path_factory.mktemp("ledger") / "template.sqlite3"
+
+    async def create() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate(engine, MIGRATIONS)
+        await engine.dispose()
+
+    asyncio.run(create())
+    return path
+
+
+async def _apply(path: Path, batches: Sequence[Sequence[Event]]) -> dict[str, Any]:
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    sessions = make_sessionmaker(engine)
+    tree = reference().tree
+
+    async def apply(session: Any, events: Sequence[Event]) -> None:
+        await apply_batch(session, events, tree=tree, tracked=lambda _u, _s: True)
+
+    for batch in batches:
+        await apply_new(sessions, "aggregation.test", batch, apply)
+    async with sessions() as session:
+        figures = {
+            (r.union_code, r.scope, r.reach): (
+                r.received,
+                r.counted,
+                r.flagged,
+                r.excluded,
+                r.benefit_vnd,
+                r.distinct_authors,
+            )
+            for r in await session.execute(sa.select(tallies))
+        }
+        days = {
+            (r.union_code, r.local_date): r.counted
+            for r in await session.execute(sa.select(daily))
+            if r.counted
+        }
+        authors = {
+            (r.author_key, r.scope, r.union_code): r.counted
+            for r in await session.execute(sa.select(author_tallies))
+            if r.counted
+        }
+    await engine.dispose()
+    return {"figures": figures, "daily": days, "authors": authors}
+
+
+def _expected(events: Sequence[Event]) -> dict[str, Any]:
+    """The counters computed directly from each submission's final standing."""
+    tree = reference().tree
+    verdicts: dict[str, Verdict] = {}
+    reviews: dict[str, ReviewedV1] = {}
+    states: dict[str, SubmissionState] = {}
+    for event in events:
+        states[event.submission_id] = SubmissionState.from_facts(event)
+        if isinstance(event, ScreenedV1):
+            verdicts[event.submission_id] = event.verdict
+        elif event.sequence > getattr(reviews.get(event.submission_id), "sequence", 0):
+            reviews[event.submission_id] = event
+    sums: defaultdict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 5)
+    authors: defaultdict[tuple[str, str, str], set[str]] = defaultdict(set)
+    days: defaultdict[tuple[str, date], int] = defaultdict(int)
+    per_author: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+    for submission_id, state in states.items():
+        review = reviews.get(submission_id)
+        standing = standing_of(verdicts.get(submission_id), review.decision if review else None)
+        counted = standing.value != "excluded"
+        row = [1, int(counted), int(standing.value == "flagged"), int(not counted)]
+        row.append(state.benefit_vnd if counted else 0)
+        for scope in (state.phase, "program"):
+            reached = [(u, "subtree") for u in tree.path(state.union_code)]
+            for union, reach in [*reached, (state.union_code, "own")]:
+                sums[(union, scope, reach)] = [
+                    a + b for a, b in zip(sums[(union, scope, reach)], row, strict=True)
+                ]
+                if counted:
+                    authors[(union, scope, reach)].add(state.author_key)
+            if counted:
+                per_author[(state.author_key, scope, state.union_code)] += 1
+        if counted:
+            for union in tree.path(state.union_code):
+                days[(union, state.local_date)] += 1
+    figures = {key: (*row, len(authors[key])) for key, row in sums.items()}
+    return {"figures": figures, "daily": dict(days), "authors": dict(per_author)}
+
+
+def _dates_and_days_ahead(result: dict[str, Any], union: str, target: int) -> tuple[Any, Any]:
+    series = {day: n for (u, day), n in result["daily"].items() if u == union}
+    reached = reached_on(series, PROGRAM, target)
+    return reached, days_ahead(PROGRAM, reached)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=campaigns(), shuffler=st.randoms(use_true_random=False))
+def test_any_order_any_batching_with_duplicates_gives_the_same_figures(
+    template: Path, tmp_path: Path, events: list[Event], shuffler: random.Random
+) -> None:
+    delivered = events + shuffler.sample(events, k=len(events) // 2)
+    shuffler.shuffle(delivered)
+    cuts = sorted(shuffler.sample(range(1, len(delivered)), k=min(3, len(delivered) - 1)))
+    batches = [delivered[a:b] for a, b in zip([0, *cuts], [*cuts, len(delivered)], strict=True)]
+    in_order, shuffled = tmp_path / f"a{id(events)}.db", tmp_path / f"b{id(events)}.db"
+    shutil.copy(template, in_order)
+    shutil.copy(template, shuffled)
+
+    first = asyncio.run(_apply(in_order, [events]))
+    second = asyncio.run(_apply(shuffled, batches))
+
+    expected = _expected(events)
+    assert first == expected
+    assert second == expected
+    for target in (1, 2, 3, 5):
+        assert _dates_and_days_ahead(first, "vn", target) == _dates_and_days_ahead(
+            expected, "vn", target
+        )

@@ -1,0 +1,164 @@
+"""The aggregation service against the real broker, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import httpx
+
+from pipeline.tap import Tap
+from shared.contracts.envelope import Message
+from shared.contracts.submission import ReviewDecision, Verdict
+from shared.polling import poll
+from tests.support.events import facts, reviewed, screened
+from tests.support.publish import dead_letters
+
+HN_1, HN_2 = "ldld-ha-noi.h03.cs0001", "ldld-ha-noi.h03.cs0002"
+LAI_CHAU = "ldld-lai-chau.h01.cs0001"
+PROGRESS = "progress.updated.v1"
+
+
+async def send(tap: Tap, *events: Message) -> None:
+    for event in events:
+        await tap.publish(event.routing_key(), event.model_dump_json().encode(), event.message_id)
+
+
+async def progress_of(
+    http: httpx.AsyncClient, union: str, scope: str = "program", **check: int
+) -> dict[str, Any]:
+    """Poll the progress API until the subtree figures show ``check``."""
+
+    async def read() -> dict[str, Any]:
+        answer = await http.get(f"/v1/unions/{union}/progress", params={"scope": scope})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    return await poll(
+        read,
+        lambda body: all(body["subtree"][name] == value for name, value in check.items()),
+        30,
+        f"{union} {scope} shows {check}",
+    )
+
+
+async def test_counts_roll_up_and_reviews_move_them_in_and_out(
+    aggregation: httpx.AsyncClient, broker_url: str
+) -> None:
+    a = facts("a", HN_1, date(2022, 3, 1), author_key="x", benefit_vnd=100)
+    b = facts("b", HN_2, date(2022, 3, 2), author_key="x", benefit_vnd=10)
+    c = facts("c", LAI_CHAU, date(2022, 7, 1), author_key="y", benefit_vnd=1)
+    async with Tap(broker_url, (PROGRESS,)) as tap:
+        await send(tap, screened(a), screened(b, Verdict.NEAR_DUPLICATE), screened(c))
+        body = await progress_of(aggregation, "vn", received=3, counted=3, flagged=1)
+        assert body["subtree"]["benefit_vnd"] == 111
+        assert body["subtree"]["distinct_authors"] == 2
+        district = await progress_of(aggregation, "ldld-ha-noi.h03", "phase-1", counted=2)
+        assert district["subtree"]["distinct_authors"] == 1
+        assert district["own"]["received"] == 0
+
+        await send(tap, reviewed(b, ReviewDecision.CONFIRMED_DUPLICATE, 1))
+        body = await progress_of(aggregation, "vn", counted=2, flagged=0, excluded=1)
+        assert body["subtree"]["benefit_vnd"] == 101
+        await send(tap, reviewed(b, ReviewDecision.NOT_DUPLICATE, 2))
+        await progress_of(aggregation, "vn", counted=3, flagged=0, excluded=0)
+
+        # The national node's snapshots are coalesced and the last one shows the last figures.
+        snapshots = await tap.wait_for(
+            lambda d: (
+                d.body.get("union_code") == "vn"
+                and d.body.get("scope") == "program"
+                and d.body["subtree"]["counted"] == 3
+                and d.body["subtree"]["excluded"] == 0
+            )
+        )
+        revisions = [
+            d.body["revision"]
+            for d in tap.matching(
+                lambda d: d.body.get("union_code") == "vn" and d.body.get("scope") == "program"
+            )
+        ]
+        assert revisions == sorted(revisions) and len(set(revisions)) == len(revisions)
+        assert len(revisions) < 6  # three screened + three reviews: coalesced, not one each
+        assert snapshots[-1].body["target"] == 1_000_000
+
+
+async def test_local_dates_decide_day_and_phase_across_the_boundary(
+    aggregation: httpx.AsyncClient, broker_url: str
+) -> None:
+    late = facts("late", HN_1, date(2022, 5, 31))
+    early = facts("early", HN_1, date(2022, 6, 1))
+    late["submitted_at"] = "2022-05-31T23:30:00+07:00"  # 16:30 UTC
+    early["submitted_at"] = "2022-06-01T00:30:00+07:00"  # 17:30 UTC the day before
+    async with Tap(broker_url, ()) as tap:
+        await send(tap, screened(late), screened(early))
+    await progress_of(aggregation, "vn", received=2)
+    phase_1 = (await aggregation.get("/v1/unions/vn/daily", params={"scope": "phase-1"})).json()
+    phase_2 = (await aggregation.get("/v1/unions/vn/daily", params={"scope": "phase-2"})).json()
+    assert [(d["date"], d["counted"]) for d in phase_1["days"]] == [("2022-05-31", 1)]
+    assert [(d["date"], d["counted"]) for d in phase_2["days"]] == [("2022-06-01", 1)]
+
+
+async def test_poison_is_dead_lettered_and_consumption_goes_on(
+    aggregation: httpx.AsyncClient, broker_url: str
+) -> None:
+    good = screened(facts("good", HN_1, date(2022, 3, 1)))
+    stranger = screened(facts("stranger", HN_1, date(2022, 3, 1))).model_copy(
+        update={"union_code": "no-such-union", "union_path": ["vn", "no-such-union"]}
+    )
+    wrong_phase = screened(facts("wrong", HN_1, date(2022, 3, 1))).model_copy(
+        update={"phase": "phase-2"}
+    )
+    async with Tap(broker_url, ()) as tap:
+        await tap.publish("submission.screened.v1", b"{not json", "broken")
+        await send(tap, stranger, wrong_phase, good)
+    letters = await dead_letters(broker_url, "aggregation.submission.screened.v1.dlq", 3)
+    reasons = {m.message_id: m.headers["x-dead-letter-reason"] for m in letters}
+    assert "malformed_json" in str(reasons["broken"])
+    assert "unknown union 'no-such-union'" in str(reasons[stranger.message_id])
+    assert "not in phase 'phase-2'" in str(reasons[wrong_phase.message_id])
+    await progress_of(aggregation, "vn", received=1, counted=1)
+
+
+async def test_api_answers_children_leaderboards_and_csv(
+    aggregation: httpx.AsyncClient, broker_url: str
+) -> None:
+    events = [screened(facts(f"h{n}", HN_1, date(2022, 3, 1))) for n in range(3)]
+    events.append(screened(facts("l", LAI_CHAU, date(2022, 3, 1))))
+    async with Tap(broker_url, ()) as tap:
+        await send(tap, *events)
+    await progress_of(aggregation, "vn", counted=4)
+
+    board = (await aggregation.get("/v1/leaderboards/levels/province")).json()
+    assert board["total"] == 63
+    assert [(i["rank"], i["union_code"], i["counted"]) for i in board["items"][:2]] == [
+        (1, "ldld-ha-noi", 3),
+        (2, "ldld-lai-chau", 1),
+    ]
+    assert board["items"][2]["rank"] == 3 and board["items"][2]["counted"] == 0
+    by_percent = (
+        await aggregation.get("/v1/leaderboards/levels/province", params={"by": "percent"})
+    ).json()
+    assert by_percent["items"][0]["union_code"] == "ldld-lai-chau"  # 1 of 2,300 beats 3 of 130k
+
+    children = (await aggregation.get("/v1/unions/ldld-ha-noi/children")).json()
+    assert children["items"][0]["union_code"] == "ldld-ha-noi.h03"
+    assert children["total"] == len(children["items"]) > 1
+
+    cluster = board["items"][0]["cluster"]
+    ranked = (await aggregation.get(f"/v1/leaderboards/clusters/{cluster}")).json()
+    assert "ldld-ha-noi" in {i["union_code"] for i in ranked["items"]}
+
+    exported = await aggregation.get("/v1/unions/vn/progress", params={"format": "csv"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    header, row = exported.text.lstrip("\ufeff").splitlines()
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    assert values["subtree_counted"] == "4" and values["target_effective"] == "1000000"
+
+    missing = await aggregation.get("/v1/unions/nowhere/progress")
+    assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "unknown_union"
+    bad_scope = await aggregation.get("/v1/unions/vn/progress", params={"scope": "phase-9"})
+    assert bad_scope.status_code == 422
+    assert json.loads(bad_scope.text)["errors"][0]["field"] == "scope"
