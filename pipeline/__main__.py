@@ -24,7 +24,7 @@ from pipeline.tap import Tap
 from shared.settings import REPO_ROOT
 
 cli = typer.Typer(help="Run the sáng kiến pipeline.", no_args_is_help=True)
-SERVICES = ("submission", "dedup")
+SERVICES = ("submission", "dedup", "aggregation")
 RABBIT_SCRIPT = REPO_ROOT / "scripts" / "rabbitmq.sh"
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 
@@ -60,18 +60,20 @@ async def _run(
                 f"[green]{process.name}[/] ready at {process.base_url} "
                 f"(pid {process.pid}, logs: {process.log_path})"
             )
-        submission = processes[0]
+        submission, aggregation = processes[0], processes[2]
         key = create_api_key(
             {**env, "SANGKIEN_DATABASE_URL": submission.env["SANGKIEN_DATABASE_URL"]},
             name="demo portal",
             scope="vn",
         )
         async with Tap(broker_url, ("#",)) as tap:
-            await run_demo(console, submission.base_url, key, tap)
+            await run_demo(console, submission.base_url, aggregation.base_url, key, tap)
             console.print(event_table(tap.seen))
-            console.print(
-                f"OpenAPI: {submission.base_url}/docs · metrics: {submission.base_url}/metrics"
-            )
+            for process in (submission, aggregation):
+                console.print(
+                    f"{process.name}: OpenAPI {process.base_url}/docs · "
+                    f"metrics {process.base_url}/metrics"
+                )
             if exit_after_demo:
                 return
             console.print("Running; new events appear below. Ctrl-C stops everything.")

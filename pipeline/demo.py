@@ -34,6 +34,14 @@ def describe(delivery: Delivery) -> tuple[str, str, str]:
             str(body.get("submission_id"))[:8],
             f"{body.get('verdict')}{match} (score {body.get('score')})",
         )
+    if delivery.routing_key == "progress.updated.v1":
+        target = f" of {body['target']:,} ({body['percent']}%)" if body.get("target") else ""
+        return (
+            delivery.routing_key,
+            str(body.get("union_code")),
+            f"{body.get('scope')}: {body['subtree']['counted']:,} counted{target}"
+            f" · revision {body.get('revision')}",
+        )
     subject = body.get("submission_id") or body.get("union_code") or ""
     summary = " / ".join(str(body[k]) for k in ("union_code", "phase", "title") if k in body)
     return delivery.routing_key, str(subject)[:8], summary[:90]
@@ -49,8 +57,11 @@ def event_table(deliveries: list[Delivery]) -> Table:
     return table
 
 
-async def run_demo(console: Console, base_url: str, api_key: str, tap: Tap) -> None:
-    """File the samples (singly, as a batch, over AMQP, one invalid), wait for their events."""
+async def run_demo(
+    console: Console, base_url: str, progress_url: str, api_key: str, tap: Tap
+) -> None:
+    """File the samples (singly, as a batch, over AMQP, one invalid), wait for their events,
+    show the national progress and the leading provinces."""
     headers = {"X-API-Key": api_key}
     run = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
@@ -112,6 +123,38 @@ async def run_demo(console: Console, base_url: str, api_key: str, tap: Tap) -> N
         f"GET the copy → verdict {screening['verdict']} of {screening['best_match_id']}"
         f" (score {screening['score']})"
     )
+    await tap.wait_for(
+        lambda d: d.routing_key == "progress.updated.v1"
+        and d.body.get("union_code") == "vn"
+        and d.body.get("scope") == "program"
+        and d.body["subtree"]["received"] >= 5,
+        timeout=60,
+    )
+    await show_progress(console, progress_url)
+
+
+async def show_progress(console: Console, progress_url: str) -> None:
+    """The national figures against the target and the five leading provinces."""
+    async with httpx.AsyncClient(base_url=progress_url, timeout=30) as client:
+        national = (await client.get("/v1/unions/vn/progress")).json()
+        board = (await client.get("/v1/leaderboards/levels/province", params={"limit": 5})).json()
+    figures = national["subtree"]
+    console.print(
+        f"national: {figures['counted']:,} counted of {national['target']['effective']:,}"
+        f" ({national['percent']}%), {figures['flagged']} flagged, {figures['excluded']} excluded"
+    )
+    table = Table(title="Leading provinces (whole program)")
+    for column in ("rank", "union", "counted", "target", "%"):
+        table.add_column(column)
+    for item in board["items"]:
+        table.add_row(
+            str(item["rank"]),
+            item["name"],
+            f"{item['counted']:,}",
+            f"{item['target']:,}" if item["target"] else "",
+            str(item["percent"] or ""),
+        )
+    console.print(table)
 
 
 def _command(message_id: str, submission: dict[str, Any]) -> bytes:

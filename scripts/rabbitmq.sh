@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A private RabbitMQ node for development and tests, from Debian's rabbitmq-server.
 #
-#   scripts/rabbitmq.sh start [PORT]   start (or reuse) a node on 127.0.0.1:PORT, wait until ready
+#   scripts/rabbitmq.sh start [PORT] [--fresh]
+#                                    start (or reuse) a node on 127.0.0.1:PORT, wait until ready;
+#                                    --fresh drops the data of a stopped node first (tests)
 #   scripts/rabbitmq.sh stop [PORT]    stop it cleanly (and its private epmd)
 #   scripts/rabbitmq.sh url [PORT]     print its AMQP URL
 #   scripts/rabbitmq.sh ctl PORT ARGS  run rabbitmqctl against it (e.g. list_queues)
@@ -50,6 +52,9 @@ running() { ctl status >/dev/null 2>&1; }
 case "$cmd" in
   start)
     ensure_installed
+    if [ "${3:-}" = "--fresh" ] && ! running; then
+      rm -rf "$RABBITMQ_MNESIA_BASE"  # throwaway node (tests): start with no old vhosts
+    fi
     mkdir -p "$HOME" "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
     if running; then
       echo "amqp://guest:guest@127.0.0.1:$port/"

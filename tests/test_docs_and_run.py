@@ -8,9 +8,15 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from fastapi import FastAPI
+
 from pipeline.processes import free_port
+from services.aggregation.app import create_app as create_aggregation_app
+from services.aggregation.settings import AggregationSettings
 from services.dedup.settings import DedupSettings
 from services.submission.app import create_app
 from services.submission.settings import SubmissionSettings
@@ -36,16 +42,24 @@ def run_command(broker_url: str, folder: Path) -> list[str]:
     ]
 
 
-def test_published_openapi_matches_the_app() -> None:
-    published = json.loads((REPO_ROOT / "docs/api/submission.openapi.json").read_text())
-    assert published == create_app().openapi(), (
-        "regenerate: python -m services.submission openapi > docs/api/submission.openapi.json"
+@pytest.mark.parametrize(
+    ("service", "create"),
+    [("submission", create_app), ("aggregation", create_aggregation_app)],
+)
+def test_published_openapi_matches_the_app(service: str, create: Callable[[], FastAPI]) -> None:
+    published = json.loads((REPO_ROOT / f"docs/api/{service}.openapi.json").read_text())
+    assert published == create().openapi(), (
+        f"regenerate: python -m services.{service} openapi > docs/api/{service}.openapi.json"
     )
 
 
 def test_every_setting_is_documented() -> None:
     documented = (REPO_ROOT / "docs/settings.md").read_text(encoding="utf-8")
-    fields = {*SubmissionSettings.model_fields, *DedupSettings.model_fields}
+    fields = {
+        *SubmissionSettings.model_fields,
+        *DedupSettings.model_fields,
+        *AggregationSettings.model_fields,
+    }
     missing = [
         f"SANGKIEN_{name.upper()}"
         for name in fields
@@ -72,6 +86,9 @@ def test_run_command_files_initiatives_and_shows_their_events(
     assert "submission.rejected.v1" in done.stdout
     assert "union_code: union_not_accepting" in done.stdout
     assert "GET the copy → verdict exact_duplicate" in done.stdout
+    # Five received, the copy excluded as an exact duplicate: four count nationally.
+    assert "national: 4 counted of 1,000,000" in done.stdout
+    assert "progress.updated.v1" in done.stdout
 
 
 def start_run_command(broker_url: str, folder: Path, output: Path) -> subprocess.Popen[bytes]:
@@ -105,7 +122,7 @@ async def test_ctrl_c_stops_every_process_the_run_command_started(
             "the live view",
         )
         services = [int(pid) for pid in re.findall(r"\(pid (\d+),", screen)]
-        assert len(services) == 2 and all(running(pid) for pid in services)
+        assert len(services) == 3 and all(running(pid) for pid in services)
         run.send_signal(signal.SIGINT)
         assert run.wait(timeout=90) == 0
     finally:

@@ -10,7 +10,6 @@ from shared.settings import CommonSettings
 class AggregationSettings(CommonSettings):
     """Micro-batching and snapshot coalescing on top of the common settings."""
 
-    http_port: int = Field(8002, description="Port the HTTP API listens on.")
     aggregation_batch: int = Field(
         500, ge=1, le=5000, description="Events applied per transaction at most (micro-batch)."
     )

@@ -19,7 +19,7 @@ from services.aggregation.counting import (
 )
 from services.aggregation.leaderboards import Entry, RankBy, ranked
 from services.aggregation.progress import Period, days_ahead, pace, reached_on, rolling
-from shared.contracts.submission import ReviewDecision, Verdict
+from shared.contracts.submission import ReviewDecision, ReviewedV1, ScreenedV1, Verdict
 from tests.support.events import facts, reference, reviewed, screened
 
 HN_1, HN_2 = "ldld-ha-noi.h03.cs0001", "ldld-ha-noi.h03.cs0002"
@@ -52,7 +52,7 @@ def test_what_counts(
 
 def test_the_latest_review_wins_whatever_the_arrival_order() -> None:
     fact = facts("s1", HN_1, MARCH_15)
-    events = [
+    events: list[ScreenedV1 | ReviewedV1] = [
         screened(fact, Verdict.NEAR_DUPLICATE),
         reviewed(fact, ReviewDecision.CONFIRMED_DUPLICATE, 1),
         reviewed(fact, ReviewDecision.NOT_DUPLICATE, 2),

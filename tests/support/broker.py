@@ -27,8 +27,8 @@ class PrivateRabbit:
         return done.stdout
 
     def start(self) -> None:
-        """Start the node and wait until it is ready."""
-        self._script("start", str(self.port))
+        """Start the node without the vhosts of earlier sessions and wait until it is ready."""
+        self._script("start", str(self.port), "--fresh")
 
     def stop(self) -> None:
         """Stop the node cleanly."""
