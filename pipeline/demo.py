@@ -124,10 +124,12 @@ async def run_demo(
         f" (score {screening['score']})"
     )
     await tap.wait_for(
-        lambda d: d.routing_key == "progress.updated.v1"
-        and d.body.get("union_code") == "vn"
-        and d.body.get("scope") == "program"
-        and d.body["subtree"]["received"] >= 5,
+        lambda d: (
+            d.routing_key == "progress.updated.v1"
+            and d.body.get("union_code") == "vn"
+            and d.body.get("scope") == "program"
+            and d.body["subtree"]["received"] >= 5
+        ),
         timeout=60,
     )
     await show_progress(console, progress_url)
