@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,12 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.sql.dml import Insert
 
 
@@ -33,6 +39,12 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # 64 MiB of page cache instead of 2 MiB: counters and inboxes of a million
+            # submissions are read and written all over their B-trees.
+            cursor.execute("PRAGMA cache_size=-65536")
+            # Checkpoint every 80 MiB of WAL rather than 4 MiB: pages that batch after batch
+            # dirties (the upper unions' counters) are then copied back once, not every commit.
+            cursor.execute("PRAGMA wal_autocheckpoint=20000")
             cursor.close()
 
         return engine
@@ -93,3 +105,23 @@ def upsert(
     if not update:
         return insert.on_conflict_do_nothing(index_elements=keys)
     return insert.on_conflict_do_update(index_elements=keys, set_=update)
+
+
+async def execute_many(
+    session: AsyncSession, statement: Insert, rows: list[dict[str, Any]]
+) -> None:
+    """Run ``statement`` (e.g. an ``upsert``) for many rows with the driver's own executemany.
+
+    SQLAlchemy's executemany processes every parameter of every row in Python, which costs more
+    than the database does for counter upserts; the statement is compiled once here instead.
+    Values must be ones the driver takes as they are (str, int, date, None). The caller's
+    transaction must have begun with an earlier statement, so that this one joins it.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    in_order = itemgetter(*(compiled.positiontup or ()))
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.executemany(compiled.string, [in_order(row) for row in rows])

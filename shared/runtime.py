@@ -99,6 +99,7 @@ class Runtime:
         linger: float,
         lock: asyncio.Lock,
         hold_after_batches: int = 0,
+        inbox: bool = True,
     ) -> None:
         """Consume one of this service's queues in micro-batches (``shared.messaging.batches``);
         consumers sharing ``lock`` never apply two batches at once."""
@@ -115,6 +116,7 @@ class Runtime:
                 linger=linger,
                 lock=lock,
                 hold_after_batches=hold_after_batches,
+                inbox=inbox,
             )
         )
 

@@ -13,7 +13,6 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
@@ -21,8 +20,7 @@ from services.aggregation.context import AggregationContext
 from services.aggregation.counting import Reach
 from services.aggregation.leaderboards import Entry, RankBy, ranked
 from services.aggregation.progress import Period, percent
-from services.aggregation.reading import daily_series, period_of, progress_of
-from services.aggregation.store import tallies
+from services.aggregation.reading import daily_series, period_of, progress_of, tally_rows_of
 from services.aggregation.views import (
     DayView,
     ProgressView,
@@ -119,18 +117,13 @@ async def union_progress(
 async def _ranked(
     ctx: AggregationContext, unions: list[Union], scope: str, by: RankBy
 ) -> list[RankedUnion]:
-    found: dict[str, sa.Row] = {}
-    codes = [u.code for u in unions]
     async with ctx.runtime.sessions() as session:
-        for start in range(0, len(codes), 5000):
-            rows = await session.execute(
-                sa.select(tallies).where(
-                    tallies.c.scope == scope,
-                    tallies.c.reach == Reach.SUBTREE.value,
-                    tallies.c.union_code.in_(codes[start : start + 5000]),
-                )
-            )
-            found.update({row.union_code: row for row in rows})
+        rows = await tally_rows_of(session, {u.code for u in unions}, scope)
+    found = {
+        code: by_reach[Reach.SUBTREE]
+        for (code, _), by_reach in rows.items()
+        if Reach.SUBTREE in by_reach
+    }
     targets = ctx.reference.targets
     entries = []
     for union in unions:

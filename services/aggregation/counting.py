@@ -9,10 +9,11 @@ of standings) end in the same figures.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+from typing import TypeVar
 
 from shared.contracts.submission import (
     CountingFacts,
@@ -115,34 +116,11 @@ class Figures:
     benefit_vnd: int = 0
     distinct_authors: int = 0
 
-    def __add__(self, other: Figures) -> Figures:
-        return Figures(
-            self.received + other.received,
-            self.counted + other.counted,
-            self.flagged + other.flagged,
-            self.excluded + other.excluded,
-            self.benefit_vnd + other.benefit_vnd,
-            self.distinct_authors + other.distinct_authors,
-        )
-
-    def __neg__(self) -> Figures:
-        return Figures(
-            -self.received,
-            -self.counted,
-            -self.flagged,
-            -self.excluded,
-            -self.benefit_vnd,
-            -self.distinct_authors,
-        )
-
-
-NOTHING = Figures()
-
 
 def contribution(state: SubmissionState | None) -> Figures:
     """What one submission adds to its unions' counters (distinct authors aside)."""
     if state is None:
-        return NOTHING
+        return Figures()
     standing = state.standing
     counted = standing is not Standing.EXCLUDED
     return Figures(
@@ -166,65 +144,97 @@ class Reach(StrEnum):
     SUBTREE = "subtree"
 
 
+K = TypeVar("K")
 TallyKey = tuple[str, str, Reach]  # (union code, scope, reach)
 AuthorKey = tuple[str, str, str]  # (author key, scope, union code)
 
 
+def _six_zeros() -> list[int]:
+    return [0, 0, 0, 0, 0, 0]
+
+
 @dataclass
 class Changes:
-    """Everything a batch changes, summed per counter row; applied to the store in one go."""
+    """Everything a batch changes, summed per counter row; applied to the store in one go.
 
-    tallies: defaultdict[TallyKey, Figures] = field(default_factory=lambda: defaultdict(Figures))
+    ``tallies`` holds the six figures of ``Figures`` as a mutable list per row: a batch adds up
+    hundreds of thousands of changes, and in-place sums keep that cheap.
+    """
+
+    tallies: defaultdict[TallyKey, list[int]] = field(
+        default_factory=lambda: defaultdict(_six_zeros)
+    )
     daily: defaultdict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
     authors: defaultdict[AuthorKey, int] = field(default_factory=lambda: defaultdict(int))
     latest_on: dict[TallyKey, date] = field(default_factory=dict)
 
+    def figures(self, key: TallyKey) -> Figures:
+        """The summed change of one counter row."""
+        return Figures(*self.tallies.get(key, _six_zeros()))
+
     def add_transition(self, before: SubmissionState | None, after: SubmissionState) -> None:
-        """Record one submission moving from ``before`` to ``after``."""
-        delta = contribution(after) + -contribution(before)
-        if delta == NOTHING:
+        """Record one submission moving from ``before`` to ``after``: its own union's row and
+        the subtree rows of the union and every ancestor, in both scopes."""
+        new, old = contribution(after), contribution(before)
+        change = (
+            new.received - old.received,
+            new.counted - old.counted,
+            new.flagged - old.flagged,
+            new.excluded - old.excluded,
+            new.benefit_vnd - old.benefit_vnd,
+        )
+        if not any(change):
             return
         counted_delta = int(is_counted(after)) - int(is_counted(before))
+        day = after.local_date
         for scope in (after.phase, PROGRAM_SCOPE):
-            own: TallyKey = (after.union_code, scope, Reach.OWN)
-            self._touch(own, delta, after.local_date)
+            _add(self.tallies, (after.union_code, scope, Reach.OWN), change)
             for ancestor in after.union_path:
-                self._touch((ancestor, scope, Reach.SUBTREE), delta, after.local_date)
+                key = (ancestor, scope, Reach.SUBTREE)
+                _add(self.tallies, key, change)
+                if day > self.latest_on.get(key, date.min):
+                    self.latest_on[key] = day
             if counted_delta:
                 self.authors[(after.author_key, scope, after.union_code)] += counted_delta
         if counted_delta:
             for ancestor in after.union_path:
-                self.daily[(ancestor, after.local_date)] += counted_delta
+                self.daily[(ancestor, day)] += counted_delta
 
     def add_distinct_authors(self, key: TallyKey, change: int) -> None:
         """Record a change of a row's distinct authors (see ``authors.coverage_changes``)."""
-        self.tallies[key] = self.tallies[key] + Figures(distinct_authors=change)
+        self.tallies[key][5] += change
         if key[2] is Reach.OWN:
             # The subtree row of the same union is republished whenever its own row changes.
-            self.tallies[(key[0], key[1], Reach.SUBTREE)] += NOTHING
+            self.tallies.setdefault((key[0], key[1], Reach.SUBTREE), _six_zeros())
 
-    def _touch(self, key: TallyKey, delta: Figures, day: date) -> None:
-        self.tallies[key] = self.tallies[key] + delta
-        seen = self.latest_on.get(key)
-        if seen is None or day > seen:
-            self.latest_on[key] = day
+
+def _add(rows: MutableMapping[K, list[int]], key: K, change: Sequence[int]) -> None:
+    row = rows[key]
+    row[0] += change[0]
+    row[1] += change[1]
+    row[2] += change[2]
+    row[3] += change[3]
+    row[4] += change[4]
 
 
 def transitions(
     states: dict[str, SubmissionState | None], events: Iterable[ScreenedV1 | ReviewedV1]
-) -> tuple[dict[str, SubmissionState], Changes]:
-    """Apply ``events`` to the known ``states`` (None: not seen before); the new states and
-    the counter changes, distinct authors aside."""
+) -> tuple[dict[str, SubmissionState], Changes, int]:
+    """Apply ``events`` to the known ``states`` (None: not seen before); the new states, the
+    counter changes (distinct authors aside) and how many events changed a state."""
     current = dict(states)
+    applied = 0
     for event in events:
-        current[event.submission_id] = apply_event(current.get(event.submission_id), event)
+        known = current.get(event.submission_id)
+        changed = apply_event(known, event)
+        if changed is not known:
+            applied += 1
+            current[event.submission_id] = changed
     changes = Changes()
     updated: dict[str, SubmissionState] = {}
     for submission_id, after in current.items():
-        if after is None:
-            continue
         before = states.get(submission_id)
-        if after != before:
+        if after is not None and after != before:
             changes.add_transition(before, after)
             updated[submission_id] = after
-    return updated, changes
+    return updated, changes, applied

@@ -32,8 +32,8 @@ def register(ctx: AggregationContext) -> None:
             return f"local date {event.local_date} is not in phase {event.phase!r}"
         return None
 
-    async def apply(session: AsyncSession, events: Sequence[ScreenedV1 | ReviewedV1]) -> None:
-        await apply_batch(session, events, tree=reference.tree, tracked=ctx.tracked)
+    async def apply(session: AsyncSession, events: Sequence[ScreenedV1 | ReviewedV1]) -> int:
+        return await apply_batch(session, events, tree=reference.tree, tracked=ctx.tracked)
 
     consume = partial(
         ctx.runtime.consume_in_batches,
@@ -42,6 +42,9 @@ def register(ctx: AggregationContext) -> None:
         linger=ctx.settings.aggregation_linger_seconds,
         lock=ctx.apply_lock,
         hold_after_batches=ctx.settings.aggregation_hold_after_batches,
+        # A submission's stored verdict and review sequence say which of its events were
+        # applied: a repeat changes nothing, so no separate inbox is needed.
+        inbox=False,
     )
     consume(AGGREGATION_SCREENED, ScreenedV1, apply)
     consume(AGGREGATION_REVIEWED, ReviewedV1, apply)

@@ -18,7 +18,7 @@ from services.aggregation.authors import coverage_changes
 from services.aggregation.counting import Changes, Reach, SubmissionState, transitions
 from services.aggregation.store import author_tallies, daily, dirty, submissions, tallies
 from shared.contracts.submission import ReviewDecision, ReviewedV1, ScreenedV1, Verdict
-from shared.db import upsert
+from shared.db import execute_many, upsert
 from shared.reference.unions import UnionTree
 
 # Whether snapshots are published for a union and scope (e.g. only where there is a target).
@@ -32,22 +32,28 @@ async def apply_batch(
     *,
     tree: UnionTree,
     tracked: Tracked,
-) -> None:
-    """Apply ``events`` (each new to this service) to the counters."""
+) -> int:
+    """Apply ``events`` to the counters; returns how many changed anything.
+
+    Applying an event twice changes nothing (the first verdict and the highest review sequence
+    win), so repeats and redeliveries need no inbox: they are counted out here.
+    """
     dialect = session.get_bind().dialect.name
     ids = list(dict.fromkeys(event.submission_id for event in events))
     before = await _load_states(session, ids, tree)
-    updated, changes = transitions(before, events)
+    updated, changes, applied = transitions(before, events)
     if not updated:
-        return
+        return applied
     pairs = {(author, scope) for author, scope, _ in changes.authors}
     author_rows = coverage_changes(await _load_author_tallies(session, pairs), changes, tree.path)
-    await session.execute(
+    await execute_many(
+        session,
         upsert(dialect, submissions, replace=("verdict", "decision", "review_sequence")),
         [_state_row(state) for state in updated.values()],
     )
     if author_rows:
-        await session.execute(
+        await execute_many(
+            session,
             upsert(dialect, author_tallies, replace=("counted",)),
             [
                 {"author_key": a, "scope": s, "union_code": u, "counted": n}
@@ -56,7 +62,8 @@ async def apply_batch(
         )
     await _save_tallies(session, dialect, changes, tree)
     if changes.daily:
-        await session.execute(
+        await execute_many(
+            session,
             upsert(dialect, daily, add=("counted",)),
             [
                 {"union_code": union, "local_date": day, "counted": n}
@@ -69,10 +76,12 @@ async def apply_batch(
         if reach is Reach.SUBTREE and tracked(union, scope)
     }
     if due:
-        await session.execute(
+        await execute_many(
+            session,
             upsert(dialect, dirty, add=("marks",)),
             [{"union_code": union, "scope": scope, "marks": 1} for union, scope in due],
         )
+    return applied
 
 
 async def _load_states(
@@ -104,8 +113,8 @@ def _state_row(state: SubmissionState) -> dict[str, object]:
         "local_date": state.local_date,
         "benefit_vnd": state.benefit_vnd,
         "author_key": state.author_key,
-        "verdict": state.verdict,
-        "decision": state.decision,
+        "verdict": state.verdict.value if state.verdict else None,
+        "decision": state.decision.value if state.decision else None,
         "review_sequence": state.review_sequence,
     }
 
@@ -140,12 +149,13 @@ async def _save_tallies(
                 "reach": reach.value,
                 "level": union.level if union else "unknown",
                 "cluster": union.cluster if union else None,
-                **{name: getattr(delta, name) for name in FIGURES},
+                **dict(zip(FIGURES, delta, strict=True)),
                 "revision": 1,
                 "latest_on": changes.latest_on.get((union_code, scope, reach), date.min),
             }
         )
-    if rows:
-        await session.execute(
-            upsert(dialect, tallies, add=(*FIGURES, "revision"), greatest=("latest_on",)), rows
-        )
+    await execute_many(
+        session,
+        upsert(dialect, tallies, add=(*FIGURES, "revision"), greatest=("latest_on",)),
+        rows,
+    )

@@ -57,12 +57,21 @@ class Progress:
     daily: dict[date, int]
 
 
-async def tally_rows(session: AsyncSession, union_code: str, scope: str) -> dict[Reach, sa.Row]:
-    """The own and subtree rows of a union for a scope (absent when nothing was counted)."""
-    rows = await session.execute(
-        sa.select(tallies).where(tallies.c.union_code == union_code, tallies.c.scope == scope)
-    )
-    return {Reach(row.reach): row for row in rows}
+async def tally_rows_of(
+    session: AsyncSession, union_codes: set[str], scope: str | None = None
+) -> dict[tuple[str, str], dict[Reach, sa.Row]]:
+    """The counter rows of several unions (of one scope, or all) by (union, scope) and reach;
+    absent when nothing was counted yet."""
+    found: dict[tuple[str, str], dict[Reach, sa.Row]] = {}
+    codes = sorted(union_codes)
+    for start in range(0, len(codes), 5000):
+        query = sa.select(tallies).where(tallies.c.union_code.in_(codes[start : start + 5000]))
+        if scope is not None:
+            query = query.where(tallies.c.scope == scope)
+        rows = await session.execute(query)
+        for row in rows:
+            found.setdefault((row.union_code, row.scope), {})[Reach(row.reach)] = row
+    return found
 
 
 async def daily_series(session: AsyncSession, union_code: str, period: Period) -> dict[date, int]:
@@ -91,7 +100,7 @@ async def progress_of(
 
     ``as_of`` (for rolling windows and pace) defaults to the latest date the union has data for.
     """
-    rows = await tally_rows(session, union_code, scope)
+    rows = (await tally_rows_of(session, {union_code}, scope)).get((union_code, scope), {})
     subtree_row = rows.get(Reach.SUBTREE)
     subtree = figures_of(subtree_row)
     series = await daily_series(session, union_code, period)

@@ -11,13 +11,13 @@ class AggregationSettings(CommonSettings):
     """Micro-batching and snapshot coalescing on top of the common settings."""
 
     aggregation_batch: int = Field(
-        500, ge=1, le=5000, description="Events applied per transaction at most (micro-batch)."
+        2000, ge=1, le=5000, description="Events applied per transaction at most (micro-batch)."
     )
     aggregation_linger_seconds: float = Field(
         0.05, ge=0, le=5, description="How long a batch waits to fill before it is applied."
     )
     aggregation_snapshot_seconds: float = Field(
-        1.0, gt=0, description="Coalescing interval of progress.updated.v1 snapshots."
+        5.0, gt=0, description="Coalescing interval of progress.updated.v1 snapshots."
     )
     aggregation_snapshot_limit: int = Field(
         2000, ge=1, description="Snapshots written per round at most (the rest follow at once)."

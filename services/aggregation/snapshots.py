@@ -20,41 +20,61 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import date
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.aggregation.reading import Progress, period_of, progress_of, published
+from services.aggregation.counting import Reach
+from services.aggregation.progress import Period, days_ahead, percent, reached_on
+from services.aggregation.reading import (
+    daily_series,
+    figures_of,
+    period_of,
+    published,
+    tally_rows_of,
+)
 from services.aggregation.store import dirty
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.progress import ProgressUpdatedV1
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
+from shared.reference.unions import Union
 
 log = structlog.get_logger(__name__)
 
 
-def snapshot(progress: Progress, *, level: str, program: str) -> ProgressUpdatedV1:
-    """The ``progress.updated.v1`` event of a union's progress; its id names the revision."""
+def snapshot(
+    union: Union,
+    scope: str,
+    rows: dict[Reach, sa.Row],
+    target: int | None,
+    reached: date | None,
+    *,
+    period: Period,
+    program: str,
+) -> ProgressUpdatedV1:
+    """The ``progress.updated.v1`` event of a union's figures; its id names the revision."""
+    subtree_row = rows[Reach.SUBTREE]
+    subtree = figures_of(subtree_row)
+    revision = subtree_row.revision
     return ProgressUpdatedV1(
-        message_id=derived_message_id(
-            progress.union_code, progress.scope, str(progress.revision), "progress.updated.v1"
-        ),
-        correlation_id=f"progress:{progress.union_code}:{progress.scope}"[:100],
+        message_id=derived_message_id(union.code, scope, str(revision), "progress.updated.v1"),
+        correlation_id=f"progress:{union.code}:{scope}"[:100],
         occurred_at=utc_now(),
-        union_code=progress.union_code,
-        level=level,
+        union_code=union.code,
+        level=union.level,
         program=program,
-        scope=progress.scope,
-        revision=progress.revision,
-        as_of=progress.latest_on or progress.period.starts_on,
-        subtree=published(progress.subtree),
-        own=published(progress.own),
-        target=progress.target.effective if progress.target else None,
-        percent=progress.percent,
-        reached_on=progress.reached_on,
-        days_ahead=progress.days_ahead,
+        scope=scope,
+        revision=revision,
+        as_of=subtree_row.latest_on,
+        subtree=published(subtree),
+        own=published(figures_of(rows.get(Reach.OWN))),
+        target=target,
+        percent=percent(subtree.counted, target),
+        reached_on=reached,
+        days_ahead=days_ahead(period, reached),
     )
 
 
@@ -101,22 +121,44 @@ class SnapshotPublisher:
                 await asyncio.sleep(self._interval)
 
     async def publish_due(self) -> int:
-        """Write one snapshot per due (union, scope), up to ``limit``; returns how many."""
-        program = self._reference.program
+        """Write one snapshot per due (union, scope), up to ``limit``; returns how many.
+
+        The counters of all due unions are read in one query; the daily series only for those
+        whose count has reached their target (``reached_on`` is None below it).
+        """
+        reference = self._reference
         async with self._lock, self._sessions() as session, session.begin():
             query = sa.select(dirty.c.union_code, dirty.c.scope, dirty.c.marks).limit(self._limit)
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             due = (await session.execute(query)).all()
+            rows = await tally_rows_of(session, {union_code for union_code, _, _ in due})
+            events: list[ProgressUpdatedV1] = []
             for union_code, scope, _ in due:
-                period = period_of(program, scope)
-                union = self._reference.tree.get(union_code)
-                if period is None or union is None:
+                period = period_of(reference.program, scope)
+                union = reference.tree.get(union_code)
+                found = rows.get((union_code, scope), {})
+                if period is None or union is None or Reach.SUBTREE not in found:
                     continue
-                progress = await progress_of(session, self._reference, union_code, scope, period)
-                if progress.revision:
-                    event = snapshot(progress, level=union.level, program=program.code)
-                    await add_to_outbox(session, event)
+                target = reference.targets.get((union_code, scope))
+                goal = target.effective if target else None
+                reached = None
+                if goal is not None and found[Reach.SUBTREE].counted >= goal:
+                    reached = reached_on(
+                        await daily_series(session, union_code, period), period, goal
+                    )
+                events.append(
+                    snapshot(
+                        union,
+                        scope,
+                        found,
+                        goal,
+                        reached,
+                        period=period,
+                        program=reference.program.code,
+                    )
+                )
+            await add_to_outbox(session, *events)
             if due:
                 await session.execute(
                     dirty.delete().where(

@@ -39,8 +39,6 @@ tallies = sa.Table(
     sa.Column("distinct_authors", sa.Integer, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("latest_on", sa.Date, nullable=False),
-    sa.Index("tallies_by_level", "scope", "reach", "level", "counted"),
-    sa.Index("tallies_by_cluster", "scope", "reach", "cluster", "counted"),
 )
 
 # Counted submissions of a union's subtree per local date: the program scope is the sum over its

@@ -50,8 +50,11 @@ from shared.observability import HANDLER_SECONDS, MESSAGES_CONSUMED
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
 
-# Applies a batch of new (never applied) events in the caller's transaction.
-BatchHandler = Callable[[AsyncSession, Sequence[M]], Awaitable[None]]
+# Applies a batch of events in the caller's transaction; returns how many of them changed
+# anything (the rest were repeats), or None to count all of them.
+BatchHandler = Callable[[AsyncSession, Sequence[M]], Awaitable[int | None]]
+# A delivery with why it cannot be applied, or with its event.
+Parsed = tuple[AbstractIncomingMessage, str, M | None]
 # Returns why an event that passed its contract can still never be applied, or None.
 Vet = Callable[[M], str | None]
 
@@ -82,7 +85,9 @@ class BatchConsumer(Generic[M]):
         linger: float = 0.05,
         lock: asyncio.Lock | None = None,
         hold_after_batches: int = 0,
+        inbox: bool = True,
     ) -> None:
+        self._inbox = inbox
         self._broker = broker
         self._sessions = sessions
         self.spec = spec
@@ -93,7 +98,8 @@ class BatchConsumer(Generic[M]):
         self._max_batch = max_batch
         self._linger = linger
         self._lock = lock or asyncio.Lock()
-        self._deliveries: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        # Deliveries are parsed as they arrive, while the previous batch is in the database.
+        self._deliveries: asyncio.Queue[Parsed[M]] = asyncio.Queue()
         self._connection: AbstractRobustConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._hold_after = hold_after_batches
@@ -113,7 +119,7 @@ class BatchConsumer(Generic[M]):
         # Room for two batches: one being applied while the next one arrives.
         await channel.set_qos(prefetch_count=2 * self._max_batch)
         queue = await channel.get_queue(self.spec.name, ensure=False)
-        await queue.consume(self._deliveries.put)
+        await queue.consume(self._receive)
         self._task = asyncio.create_task(self._run(), name=f"batches:{self.spec.name}")
 
     async def stop(self) -> None:
@@ -135,7 +141,11 @@ class BatchConsumer(Generic[M]):
                 await self._handle(batch)
             HANDLER_SECONDS.labels(queue=self.spec.name).observe(time.perf_counter() - started)
 
-    async def _next_batch(self) -> list[AbstractIncomingMessage]:
+    async def _receive(self, delivery: AbstractIncomingMessage) -> None:
+        reason, event = self._parse(delivery)
+        self._deliveries.put_nowait((delivery, reason, event))
+
+    async def _next_batch(self) -> list[Parsed[M]]:
         batch = [await self._deliveries.get()]
         deadline = time.monotonic() + self._linger
         while len(batch) < self._max_batch:
@@ -149,10 +159,9 @@ class BatchConsumer(Generic[M]):
             batch.append(self._deliveries.get_nowait())
         return batch
 
-    async def _handle(self, batch: list[AbstractIncomingMessage]) -> None:
+    async def _handle(self, batch: list[Parsed[M]]) -> None:
         events: list[tuple[AbstractIncomingMessage, M]] = []
-        for delivery in batch:
-            reason, event = self._parse(delivery)
+        for delivery, reason, event in batch:
             if event is None:
                 await self._dead_letter(delivery, reason)
             else:
@@ -169,7 +178,7 @@ class BatchConsumer(Generic[M]):
             # Crash tests: stop between the commit and the ack, and wait to be killed.
             log.warning("holding_before_ack", queue=self.spec.name, deliveries=len(batch))
             await asyncio.Event().wait()
-        await _ack_all(batch)
+        await _ack_all([delivery for delivery, _, _ in batch])
 
     def _parse(self, delivery: AbstractIncomingMessage) -> tuple[str, M | None]:
         try:
@@ -205,7 +214,9 @@ class BatchConsumer(Generic[M]):
         waited, delay = 0.0, 0.5
         while True:
             try:
-                fresh = await apply_new(self._sessions, self.spec.name, events, self._apply)
+                fresh = await apply_new(
+                    self._sessions, self.spec.name, events, self._apply, inbox=self._inbox
+                )
                 break
             except DATABASE_UNREACHABLE as unreachable:
                 if waited >= DATABASE_PATIENCE:
@@ -245,10 +256,20 @@ async def apply_new(
     consumer: str,
     events: Sequence[M],
     apply: BatchHandler[M],
+    *,
+    inbox: bool = True,
 ) -> int:
     """Apply the events ``consumer`` has not applied before, once each, and record them in the
-    inbox, all in one transaction; returns how many were new."""
+    inbox, all in one transaction; returns how many were new.
+
+    ``inbox=False`` is for handlers whose state already tells what was applied (applying an
+    event twice changes nothing): they skip the inbox's read and write and report themselves
+    how many events were new.
+    """
     async with sessions() as session, session.begin():
+        if not inbox:
+            applied = await apply(session, events)
+            return len(events) if applied is None else applied
         fresh = await _unapplied(session, consumer, events)
         if fresh:
             await apply(session, fresh)

@@ -26,21 +26,28 @@ from shared.observability import OUTBOX_FAILURES, OUTBOX_LAG, OUTBOX_PUBLISHED
 log = structlog.get_logger(__name__)
 
 
-async def add_to_outbox(session: AsyncSession, event: Message) -> None:
-    """Queue ``event`` for publication in the caller's transaction.
+async def add_to_outbox(session: AsyncSession, *events: Message) -> None:
+    """Queue ``events`` for publication in the caller's transaction (one statement for all).
 
     Message ids derive from their cause and the inbox applies each cause once, so a repeated id
     is a bug: the unique constraint makes it fail loudly instead of being published twice.
     """
+    if not events:
+        return
+    now = utc_now()
     await session.execute(
-        OUTBOX.insert().values(
-            message_id=event.message_id,
-            routing_key=event.routing_key(),
-            correlation_id=event.correlation_id,
-            headers=event.schema_header(),
-            body=event.model_dump_json(),
-            created_at=utc_now(),
-        )
+        OUTBOX.insert(),
+        [
+            {
+                "message_id": event.message_id,
+                "routing_key": event.routing_key(),
+                "correlation_id": event.correlation_id,
+                "headers": event.schema_header(),
+                "body": event.model_dump_json(),
+                "created_at": now,
+            }
+            for event in events
+        ],
     )
 
 

@@ -80,11 +80,11 @@ async def _apply(path: Path, batches: Sequence[Sequence[Event]]) -> dict[str, An
     sessions = make_sessionmaker(engine)
     tree = reference().tree
 
-    async def apply(session: Any, events: Sequence[Event]) -> None:
-        await apply_batch(session, events, tree=tree, tracked=lambda _u, _s: True)
+    async def apply(session: Any, events: Sequence[Event]) -> int:
+        return await apply_batch(session, events, tree=tree, tracked=lambda _u, _s: True)
 
-    for batch in batches:
-        await apply_new(sessions, "aggregation.test", batch, apply)
+    for batch in batches:  # as the service runs it: no inbox, the state tells repeats apart
+        await apply_new(sessions, "aggregation.test", batch, apply, inbox=False)
     async with sessions() as session:
         figures = {
             (r.union_code, r.scope, r.reach): (

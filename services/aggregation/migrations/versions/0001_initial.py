@@ -43,8 +43,6 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer, nullable=False),
         sa.Column("latest_on", sa.Date, nullable=False),
     )
-    op.create_index("tallies_by_level", "tallies", ["scope", "reach", "level", "counted"])
-    op.create_index("tallies_by_cluster", "tallies", ["scope", "reach", "cluster", "counted"])
     op.create_table(
         "daily",
         sa.Column("union_code", sa.String(100), primary_key=True),
