@@ -28,7 +28,7 @@ from tests.support.postgres import PrivatePostgres
 def rabbit() -> Iterator[PrivateRabbit]:
     """The session's RabbitMQ node."""
     node = PrivateRabbit(broker_port())
-    node.start()
+    node.start(fresh=True)
     yield node
     node.stop()
 

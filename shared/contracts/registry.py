@@ -79,6 +79,8 @@ class Registry:
             raise ContractError("unknown_version", f"{name} has no version {major}")
         if major > want.MAJOR:
             raise ContractError("unknown_version", f"{name}.v{major} is newer than v{want.MAJOR}")
+        if major == want.MAJOR:
+            return self._validate_json(want, body)
         try:
             data = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -94,6 +96,20 @@ class Registry:
         try:
             return want.model_validate(data)
         except ValidationError as exc:
+            errors = field_errors(exc)
+            raise ContractError("invalid_field", f"{len(errors)} invalid field(s)", errors) from exc
+
+    @staticmethod
+    def _validate_json(want: type[M], body: bytes) -> M:
+        """The current version straight from JSON (pydantic's parser: no dict in between)."""
+        try:
+            return want.model_validate_json(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            if first["type"] == "json_invalid":
+                raise ContractError("malformed_json", str(first["msg"])) from exc
+            if not first["loc"]:  # valid JSON, but an array, a string…
+                raise ContractError("malformed_json", "the body is not a JSON object") from exc
             errors = field_errors(exc)
             raise ContractError("invalid_field", f"{len(errors)} invalid field(s)", errors) from exc
 

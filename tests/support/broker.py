@@ -26,9 +26,9 @@ class PrivateRabbit:
             raise RuntimeError(f"rabbitmq.sh {' '.join(args)} failed: {done.stderr}{done.stdout}")
         return done.stdout
 
-    def start(self) -> None:
-        """Start the node without the vhosts of earlier sessions and wait until it is ready."""
-        self._script("start", str(self.port), "--fresh")
+    def start(self, *, fresh: bool = False) -> None:
+        """Start the node (``fresh``: without the vhosts of earlier sessions); wait until ready."""
+        self._script("start", str(self.port), *(["--fresh"] if fresh else []))
 
     def stop(self) -> None:
         """Stop the node cleanly."""
