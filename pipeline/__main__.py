@@ -24,7 +24,7 @@ from pipeline.tap import Tap
 from shared.settings import REPO_ROOT
 
 cli = typer.Typer(help="Run the sáng kiến pipeline.", no_args_is_help=True)
-SERVICES = ("submission", "dedup", "aggregation")
+SERVICES = ("submission", "dedup", "aggregation", "notify")
 RABBIT_SCRIPT = REPO_ROOT / "scripts" / "rabbitmq.sh"
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 

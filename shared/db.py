@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.dml import Insert
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -125,3 +128,16 @@ async def execute_many(
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     await driver.executemany(compiled.string, [in_order(row) for row in rows])
+
+
+async def in_migrated_database(
+    url: str, migrations: Path, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """Migrate the database at ``url`` and run ``work`` in one transaction (for CLI commands)."""
+    engine = make_engine(url)
+    await migrate(engine, migrations)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()

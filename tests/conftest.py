@@ -15,6 +15,10 @@ from services.aggregation.app import create_app as create_aggregation_app
 from services.aggregation.settings import AggregationSettings
 from services.dedup.app import create_app as create_dedup_app
 from services.dedup.settings import DedupSettings
+from services.notify.app import create_app as create_notify_app
+from services.notify.auth import create_client as create_notify_client
+from services.notify.context import NotifyContext
+from services.notify.settings import NotifySettings
 from services.submission.app import create_app
 from services.submission.auth import create_client
 from services.submission.context import SubmissionContext
@@ -22,6 +26,7 @@ from services.submission.settings import SubmissionSettings
 from shared.polling import poll
 from tests.support.broker import PrivateRabbit, broker_port
 from tests.support.postgres import PrivatePostgres
+from tests.support.receivers import SmtpServer
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +130,51 @@ async def aggregation(broker_url: str, database_url: str) -> AsyncIterator[httpx
         async with httpx.AsyncClient(transport=transport, base_url="http://aggregation") as http:
             await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
             yield http
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback."""
+    with SmtpServer() as server:
+        yield server
+
+
+@dataclass
+class RunningNotify:
+    """An in-process notify service, an HTTP client for it and a key covering ``vn``."""
+
+    ctx: NotifyContext
+    http: httpx.AsyncClient
+    headers: dict[str, str]
+
+
+def notify_settings(broker_url: str, database_url: str, smtp_port: int) -> NotifySettings:
+    """Notify settings for tests: loopback receivers admitted, short windows and retries."""
+    return NotifySettings(
+        broker_url=broker_url,
+        database_url=database_url,
+        relay_idle_seconds=0.1,
+        notify_smtp_port=smtp_port,
+        notify_allowed_hosts=["127.0.0.1"],
+        notify_digest_seconds=1.0,
+        notify_retry_base_seconds=0.2,
+        notify_max_attempts=5,
+    )
+
+
+@pytest.fixture
+async def notify(
+    broker_url: str, database_url: str, smtp: SmtpServer
+) -> AsyncIterator[RunningNotify]:
+    """The notify service running in this process, ready."""
+    app = create_notify_app(notify_settings(broker_url, database_url, smtp.port))
+    ctx: NotifyContext = app.state.ctx
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
+            await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
+            async with ctx.runtime.sessions() as session, session.begin():
+                key = await create_notify_client(
+                    session, name="test", scopes=["vn"], tree=ctx.reference.tree
+                )
+            yield RunningNotify(ctx, http, {"X-API-Key": key})

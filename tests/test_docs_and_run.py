@@ -18,6 +18,8 @@ from pipeline.processes import free_port
 from services.aggregation.app import create_app as create_aggregation_app
 from services.aggregation.settings import AggregationSettings
 from services.dedup.settings import DedupSettings
+from services.notify.app import create_app as create_notify_app
+from services.notify.settings import NotifySettings
 from services.submission.app import create_app
 from services.submission.settings import SubmissionSettings
 from shared.polling import poll
@@ -44,7 +46,11 @@ def run_command(broker_url: str, folder: Path) -> list[str]:
 
 @pytest.mark.parametrize(
     ("service", "create"),
-    [("submission", create_app), ("aggregation", create_aggregation_app)],
+    [
+        ("submission", create_app),
+        ("aggregation", create_aggregation_app),
+        ("notify", create_notify_app),
+    ],
 )
 def test_published_openapi_matches_the_app(service: str, create: Callable[[], FastAPI]) -> None:
     published = json.loads((REPO_ROOT / f"docs/api/{service}.openapi.json").read_text())
@@ -59,6 +65,7 @@ def test_every_setting_is_documented() -> None:
         *SubmissionSettings.model_fields,
         *DedupSettings.model_fields,
         *AggregationSettings.model_fields,
+        *NotifySettings.model_fields,
     }
     missing = [
         f"SANGKIEN_{name.upper()}"
@@ -122,7 +129,7 @@ async def test_ctrl_c_stops_every_process_the_run_command_started(
             "the live view",
         )
         services = [int(pid) for pid in re.findall(r"\(pid (\d+),", screen)]
-        assert len(services) == 3 and all(running(pid) for pid in services)
+        assert len(services) == 4 and all(running(pid) for pid in services)
         run.send_signal(signal.SIGINT)
         assert run.wait(timeout=90) == 0
     finally:

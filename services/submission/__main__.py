@@ -7,13 +7,14 @@ import json
 from typing import Annotated
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.submission.app import create_app
 from services.submission.auth import create_client
 from services.submission.context import MIGRATIONS, SERVICE
 from services.submission.settings import SubmissionSettings
 from shared import http
-from shared.db import make_engine, make_sessionmaker, migrate
+from shared.db import in_migrated_database
 from shared.reference.catalog import load_reference
 
 cli = typer.Typer(help="Submission service of the sáng kiến pipeline.", no_args_is_help=True)
@@ -43,23 +44,18 @@ def create_key(
     """Create a portal API key and print it (it is shown only once)."""
     settings = SubmissionSettings()
 
-    async def _create() -> str:
-        engine = make_engine(settings.database_url_for(SERVICE))
-        await migrate(engine, MIGRATIONS)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                return await create_client(
-                    session,
-                    name=name,
-                    scopes=scope,
-                    tree=load_reference(settings.reference_dir).tree,
-                    can_see_contacts=contacts,
-                )
-        finally:
-            await engine.dispose()
+    async def _create(session: AsyncSession) -> str:
+        return await create_client(
+            session,
+            name=name,
+            scopes=scope,
+            tree=load_reference(settings.reference_dir).tree,
+            can_see_contacts=contacts,
+        )
 
+    url = settings.database_url_for(SERVICE)
     try:
-        typer.echo(asyncio.run(_create()))
+        typer.echo(asyncio.run(in_migrated_database(url, MIGRATIONS, _create)))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
 

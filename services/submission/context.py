@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from services.submission.auth import KeyCache
+from services.submission.auth import ApiClient
 from services.submission.intake import IntakePolicy
 from services.submission.settings import SubmissionSettings
 from services.submission.validation import Limits
+from shared.keys import KeyCache
 from shared.reference.catalog import ReferenceData, load_reference
 from shared.runtime import Runtime
 
@@ -25,7 +26,7 @@ class SubmissionContext:
     reference: ReferenceData
     runtime: Runtime
     policy: IntakePolicy
-    keys: KeyCache = field(default_factory=KeyCache)
+    keys: KeyCache[ApiClient] = field(default_factory=KeyCache)
 
     @classmethod
     def build(cls, settings: SubmissionSettings) -> SubmissionContext:

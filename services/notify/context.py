@@ -1,0 +1,42 @@
+"""Composition root of the notify service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.notify.auth import Client
+from services.notify.dispatch import Dispatcher
+from services.notify.rules import Rule, load_rules
+from services.notify.settings import NotifySettings
+from shared.keys import KeyCache
+from shared.reference.catalog import ReferenceData, load_reference
+from shared.runtime import Runtime
+
+SERVICE = "notify"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class NotifyContext:
+    """Settings, reference data, milestone rules, runtime and dispatcher of one process."""
+
+    settings: NotifySettings
+    reference: ReferenceData
+    rules: tuple[Rule, ...]
+    runtime: Runtime
+    dispatcher: Dispatcher
+    keys: KeyCache[Client] = field(default_factory=KeyCache)
+
+    @classmethod
+    def build(cls, settings: NotifySettings) -> NotifyContext:
+        """Load the reference data and the rules; wire the runtime and the dispatcher."""
+        reference = load_reference(settings.reference_dir)
+        runtime = Runtime(SERVICE, settings, MIGRATIONS)
+        dispatcher = Dispatcher(
+            sessions=runtime.sessions,
+            settings=settings,
+            reference=reference,
+            wake_relay=runtime.relay.wake,
+        )
+        return cls(settings, reference, load_rules(settings.notify_rules), runtime, dispatcher)
