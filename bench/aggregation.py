@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import subprocess
 import tempfile
 import time
@@ -223,7 +224,10 @@ def main(
                     postgres.start()
                 database_url = asyncio.run(postgres.new_database())
             submissions = sum(1 for e in campaign(events, seed) if e.NAME == "submission.screened")
-            applied = asyncio.run(apply_all(url, database_url, submissions, work))
+            try:
+                applied = asyncio.run(apply_all(url, database_url, submissions, work))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
             rate = events / applied.seconds
             table.add_row(
                 f"aggregation service ({kind})",

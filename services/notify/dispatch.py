@@ -165,8 +165,15 @@ class Dispatcher:
         for notice in due:
             if notice.subscription_id in self._in_flight or room <= 0:
                 continue
-            self._in_flight[notice.subscription_id] = asyncio.create_task(self._attempt(notice))
+            self._in_flight[notice.subscription_id] = asyncio.create_task(self._guarded(notice))
             room -= 1
+
+    async def _guarded(self, notice: sa.Row) -> None:
+        """An attempt whose unexpected failure is logged; the notice stays due and is retried."""
+        try:
+            await self._attempt(notice)
+        except Exception:
+            log.exception("notice_attempt_crashed", notification_id=notice.notification_id)
 
     async def _attempt(self, notice: sa.Row) -> None:
         async with self._sessions() as session:
