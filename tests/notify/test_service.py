@@ -173,3 +173,44 @@ async def test_private_addresses_and_foreign_unions_are_refused(notify: RunningN
     assert foreign.status_code == 403
     anonymous = await notify.http.get("/v1/subscriptions")
     assert anonymous.status_code == 401
+
+
+async def test_a_notice_that_keeps_failing_is_marked_failed_and_can_be_replayed(
+    notify: RunningNotify, broker_url: str
+) -> None:
+    async with (
+        WebhookReceiver(SECRET, fail_first=5) as receiver,
+        Tap(broker_url, ("notification.failed.v1", "notification.delivered.v1")) as tap,
+    ):
+        subscription = await subscribe(
+            notify, "vn", webhook={"url": receiver.url, "secret": SECRET}
+        )
+        await send(tap, snapshot("vn", "national", 100_001, 1))
+        [failed] = await tap.wait_for(lambda d: d.routing_key == "notification.failed.v1", 1, 60)
+        assert failed.body["attempts"] == 5 and failed.body["last_error"].startswith("HTTP 503")
+        log_url = f"/v1/subscriptions/{subscription}/deliveries"
+        [notice] = (await notify.http.get(log_url, headers=notify.headers)).json()
+        assert notice["status"] == "failed" and len(notice["attempts"]) == 5
+        replay_url = f"{log_url}/{notice['notification_id']}/replay"
+        assert (await notify.http.post(replay_url, headers=notify.headers)).status_code == 202
+        await tap.wait_for(lambda d: d.routing_key == "notification.delivered.v1", 1, 60)
+        again = await notify.http.post(replay_url, headers=notify.headers)
+        assert again.status_code == 409  # only a failed notice is replayed
+    [notice] = (await notify.http.get(log_url, headers=notify.headers)).json()
+    assert notice["status"] == "delivered" and len(notice["attempts"]) == 6
+    assert receiver.accepted[0].idempotency_key == notice["notification_id"]
+
+
+async def test_a_hanging_receiver_does_not_delay_the_others(
+    notify: RunningNotify, broker_url: str
+) -> None:
+    async with (
+        WebhookReceiver(SECRET, hang_first=1) as stuck,
+        WebhookReceiver(SECRET) as prompt,
+        Tap(broker_url, ()) as tap,
+    ):
+        await subscribe(notify, "vn", webhook={"url": stuck.url, "secret": SECRET})
+        await subscribe(notify, "vn", webhook={"url": prompt.url, "secret": SECRET})
+        await send(tap, snapshot("vn", "national", 100_001, 1))
+        await poll(lambda: len(prompt.accepted), lambda n: n == 1, 15, "the prompt receiver")
+        assert stuck.requests == 1 and stuck.accepted == []  # still held open
