@@ -11,16 +11,22 @@ import asyncio
 import contextlib
 import signal
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.progress import Progress
 
+from pipeline.campaign import campaign
 from pipeline.demo import event_table, run_demo
 from pipeline.processes import ServiceProcess, create_api_key
+from pipeline.simulate import send_amqp, send_http
 from pipeline.tap import Tap
+from shared.reference.catalog import load_reference
 from shared.settings import REPO_ROOT
 
 cli = typer.Typer(help="Run the sáng kiến pipeline.", no_args_is_help=True)
@@ -116,6 +122,48 @@ def run(
             console.print("stopping the private RabbitMQ node…")
             subprocess.run([str(RABBIT_SCRIPT), "stop"], check=False, capture_output=True)
         console.print("stopped.")
+
+
+@cli.command()
+def simulate(
+    count: Annotated[int, typer.Option(help="Submissions to send.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same campaign (and keys).")] = 1,
+    rate: Annotated[float, typer.Option(help="Submissions per second; 0: as fast as taken.")] = 0,
+    via: Annotated[str, typer.Option(help="http (batches) or amqp (commands).")] = "http",
+    url: Annotated[str, typer.Option(help="Submission service base URL (http).")] = (
+        "http://127.0.0.1:8000"
+    ),
+    api_key: Annotated[str, typer.Option(help="Portal key covering 'vn' (http).")] = "",
+    broker_url: Annotated[str, typer.Option(help="Broker to publish commands to (amqp).")] = "",
+    near_share: Annotated[float, typer.Option(help="Share of near-duplicates.")] = 0.02,
+    exact_share: Annotated[float, typer.Option(help="Share of exact repeats.")] = 0.01,
+) -> None:
+    """Send a simulated campaign (realistic tree, texts, dates, copies) to a deployment."""
+    reference = load_reference(REPO_ROOT / "reference")
+    filed = campaign(reference, count, seed=seed, near_share=near_share, exact_share=exact_share)
+    console = Console()
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"sending {count:,} over {via}", total=count)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        if via == "http":
+            if not api_key:
+                raise typer.BadParameter("--api-key is needed over http")
+
+            async def over_http() -> Counter[str]:
+                async with httpx.AsyncClient(base_url=url) as client:
+                    return await send_http(client, api_key, filed, rate=rate, progress=advance)
+
+            outcomes = asyncio.run(over_http())
+        elif via == "amqp":
+            if not broker_url:
+                raise typer.BadParameter("--broker-url is needed over amqp")
+            outcomes = asyncio.run(send_amqp(broker_url, filed, rate=rate, progress=advance))
+        else:
+            raise typer.BadParameter("--via is http or amqp")
+    console.print(", ".join(f"{name}: {n:,}" for name, n in sorted(outcomes.items())))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from shared.contracts.envelope import Message
 from shared.contracts.submission import ReviewDecision, Verdict
 from shared.polling import poll
 from tests.support.events import facts, reviewed, screened
-from tests.support.publish import dead_letters
+from tests.support.publish import take_messages
 
 HN_1, HN_2 = "ldld-ha-noi.h03.cs0001", "ldld-ha-noi.h03.cs0002"
 LAI_CHAU = "ldld-lai-chau.h01.cs0001"
@@ -114,7 +114,7 @@ async def test_poison_is_dead_lettered_and_consumption_goes_on(
     async with Tap(broker_url, ()) as tap:
         await tap.publish("submission.screened.v1", b"{not json", "broken")
         await send(tap, stranger, wrong_phase, good)
-    letters = await dead_letters(broker_url, "aggregation.submission.screened.v1.dlq", 3)
+    letters = await take_messages(broker_url, "aggregation.submission.screened.v1.dlq", 3)
     reasons = {m.message_id: m.headers["x-dead-letter-reason"] for m in letters}
     assert "malformed_json" in str(reasons["broken"])
     assert "unknown union 'no-such-union'" in str(reasons[stranger.message_id])

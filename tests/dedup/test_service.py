@@ -14,7 +14,7 @@ from shared.contracts.submission import ReceivedV1
 from shared.polling import poll
 from tests.support.broker import PrivateRabbit
 from tests.support.events import received
-from tests.support.publish import dead_letters
+from tests.support.publish import take_messages
 
 RECEIVED = "submission.received.v1"
 SCREENED = "submission.screened.v1"
@@ -78,7 +78,7 @@ async def test_poison_is_dead_lettered_and_screening_goes_on(
         await tap.publish(RECEIVED, b'{"message_id": "poison-2"}', "poison-2")
         await send(tap, event)
         await tap.wait_for(screened(event.submission_id))
-    dead = await dead_letters(broker_url, "dedup.submission.received.v1.dlq", 2)
+    dead = await take_messages(broker_url, "dedup.submission.received.v1.dlq", 2)
     reasons = {d.message_id: d.headers["x-dead-letter-reason"] for d in dead}
     assert reasons["poison-1"].startswith("malformed_json")
     assert reasons["poison-2"].startswith("invalid_field")

@@ -8,7 +8,7 @@ from pipeline.tap import Tap
 from shared.contracts.envelope import derived_message_id, utc_now
 from tests.conftest import RunningSubmission
 from tests.support.drafts import draft
-from tests.support.publish import dead_letters, publish_raw, submit_command
+from tests.support.publish import publish_raw, submit_command, take_messages
 
 SUBMIT = "submission.submit.v1"
 OUTCOMES = ("submission.received.v1", "submission.rejected.v1")
@@ -92,7 +92,7 @@ async def test_bad_commands_are_rejected_or_dead_lettered_and_intake_goes_on(
     assert [r["field"] for r in rejected["typed"]] == ["submission.benefit_vnd"]
     assert [(r["field"], r["code"]) for r in rejected["union"]] == [("union_code", "unknown_union")]
     assert "bad-json" not in rejected
-    [dead] = await dead_letters(broker_url, "submission.submission.submit.v1.dlq", 1)
+    [dead] = await take_messages(broker_url, "submission.submission.submit.v1.dlq", 1)
     assert dead.message_id == "bad-json"
     assert dead.headers["x-dead-letter-reason"].startswith("malformed_json")
 
@@ -114,7 +114,7 @@ async def test_verdict_is_shown_and_an_unknown_one_is_dead_lettered(
             message_id=str(event["message_id"]),
             headers={"x-schema": "submission.screened", "x-schema-version": "1.0"},
         )
-    [dead] = await dead_letters(broker_url, "submission.submission.screened.v1.dlq", 1)
+    [dead] = await take_messages(broker_url, "submission.submission.screened.v1.dlq", 1)
     assert dead.headers["x-dead-letter-reason"] == "unknown submission ghost"
 
     async def verdict() -> object:

@@ -51,8 +51,8 @@ def submit_command(message_id: str, submission: dict[str, Any], **extra: Any) ->
     ).encode()
 
 
-async def dead_letters(url: str, queue: str, expected: int, timeout: float = 30.0) -> list[Any]:
-    """Take ``expected`` messages from a dead-letter queue, polling until they are there."""
+async def take_messages(url: str, queue: str, expected: int, timeout: float = 30.0) -> list[Any]:
+    """Take ``expected`` messages from a queue (a dead-letter queue, say), polling for them."""
     from shared.polling import poll
 
     connection = await aio_pika.connect(url)
