@@ -60,7 +60,7 @@ async def apply_batch(
                 for (a, s, u), n in author_rows.items()
             ],
         )
-    await _save_tallies(session, dialect, changes, tree)
+    await _save_tallies(session, dialect, changes)
     if changes.daily:
         await execute_many(
             session,
@@ -136,19 +136,14 @@ async def _load_author_tallies(
     return found
 
 
-async def _save_tallies(
-    session: AsyncSession, dialect: str, changes: Changes, tree: UnionTree
-) -> None:
+async def _save_tallies(session: AsyncSession, dialect: str, changes: Changes) -> None:
     rows = []
     for (union_code, scope, reach), delta in changes.tallies.items():
-        union = tree.get(union_code)
         rows.append(
             {
                 "union_code": union_code,
                 "scope": scope,
                 "reach": reach.value,
-                "level": union.level if union else "unknown",
-                "cluster": union.cluster if union else None,
                 **dict(zip(FIGURES, delta, strict=True)),
                 "revision": 1,
                 "latest_on": changes.latest_on.get((union_code, scope, reach), date.min),

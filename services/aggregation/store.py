@@ -29,8 +29,6 @@ tallies = sa.Table(
     sa.Column("union_code", sa.String(100), primary_key=True),
     sa.Column("scope", sa.String(50), primary_key=True),
     sa.Column("reach", sa.String(10), primary_key=True),
-    sa.Column("level", sa.String(30), nullable=False),
-    sa.Column("cluster", sa.String(100)),
     sa.Column("received", sa.Integer, nullable=False),
     sa.Column("counted", sa.Integer, nullable=False),
     sa.Column("flagged", sa.Integer, nullable=False),
