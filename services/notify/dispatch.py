@@ -185,6 +185,9 @@ class Dispatcher:
                 )
             ).one()
             reached = await self._milestones(session, list(notice.milestone_ids))
+        if subscription.deleted_at is not None:
+            await self._cancel(notice)
+            return
         try:
             if notice.channel == Channel.WEBHOOK:
                 detail = await self._senders.webhook(
@@ -202,6 +205,19 @@ class Dispatcher:
         except SendFailed as failure:
             detail, ok = str(failure), False
         await self._record(notice, ok, detail)
+
+    async def _cancel(self, notice: sa.Row) -> None:
+        """Drop a notice whose subscription was deleted after its milestones were queued."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                notifications.update()
+                .where(
+                    notifications.c.notification_id == notice.notification_id,
+                    notifications.c.status == "pending",
+                )
+                .values(status="cancelled", finished_at=utc_now())
+            )
+        log.info("notice_cancelled", notification_id=notice.notification_id)
 
     async def _milestones(self, session: AsyncSession, ids: list[str]) -> list[Milestone]:
         rows = {

@@ -80,7 +80,7 @@ notifications = sa.Table(
     sa.Column("subscription_id", sa.String(36), nullable=False, index=True),
     sa.Column("channel", sa.String(10), nullable=False),
     sa.Column("milestone_ids", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),  # pending | delivered | failed
+    sa.Column("status", sa.String(12), nullable=False),  # pending|delivered|failed|cancelled
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_error", sa.String(1000)),

@@ -6,9 +6,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from pipeline.tap import Tap
 from services.notify.auth import create_client
+from services.notify.store import notifications
 from shared.contracts.envelope import utc_now
 from shared.contracts.progress import Figures, ProgressUpdatedV1
 from shared.polling import poll
@@ -214,3 +216,32 @@ async def test_a_hanging_receiver_does_not_delay_the_others(
         await send(tap, snapshot("vn", "national", 100_001, 1))
         await poll(lambda: len(prompt.accepted), lambda n: n == 1, 15, "the prompt receiver")
         assert stuck.requests == 1 and stuck.accepted == []  # still held open
+
+
+async def test_a_subscription_deleted_while_milestones_wait_gets_nothing(
+    notify: RunningNotify, broker_url: str
+) -> None:
+    notify.ctx.settings.notify_digest_seconds = 5.0  # ample time to delete while they wait
+    async with WebhookReceiver(SECRET) as gone, WebhookReceiver(SECRET) as kept:
+        async with Tap(broker_url, ()) as tap:
+            deleted = await subscribe(notify, "vn", webhook={"url": gone.url, "secret": SECRET})
+            await subscribe(notify, "vn", webhook={"url": kept.url, "secret": SECRET})
+            await send(tap, snapshot("vn", "national", 100_001, 1))
+            await poll(  # queued for both, still inside the digest window
+                lambda: notify.http.get("/metrics"),
+                lambda r: 'queue="notify.progress.updated.v1"} 1' in r.text,
+                30,
+                "the snapshot consumed",
+            )
+            answer = await notify.http.delete(
+                f"/v1/subscriptions/{deleted}", headers=notify.headers
+            )
+            assert answer.status_code == 204
+        await poll(lambda: len(kept.accepted), lambda n: n == 1, 30, "the kept subscriber")
+        async with notify.ctx.runtime.sessions() as session:
+            statuses = {
+                row.subscription_id: row.status
+                for row in await session.execute(sa.select(notifications))
+            }
+        assert statuses[deleted] == "cancelled"
+        assert gone.requests == 0
