@@ -34,7 +34,7 @@ from rich.table import Table
 
 from pipeline.processes import ServiceProcess, free_port
 from shared.contracts.envelope import Message
-from shared.contracts.submission import ReviewDecision, Verdict
+from shared.contracts.submission import ReviewDecision, ScreenedV1, Verdict
 from shared.messaging.topology import (
     AGGREGATION_REVIEWED,
     AGGREGATION_SCREENED,
@@ -75,8 +75,9 @@ def campaign(count: int, seed: int) -> Iterator[Message]:
         number += 1
 
 
-async def publish(url: str, count: int, seed: int, console: Console) -> None:
-    """Publish the campaign with confirms awaited in windows of 1,000."""
+async def publish(url: str, count: int, seed: int, console: Console) -> int:
+    """Publish the campaign with confirms awaited in windows of 1,000; returns how many
+    submissions (screened events) it holds."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -88,7 +89,9 @@ async def publish(url: str, count: int, seed: int, console: Console) -> None:
             await raw.bind(exchange, routing_key=spec.routing_keys[0])
         window: list[asyncio.Future[object]] = []
         started = time.perf_counter()
+        submissions = 0
         for n, event in enumerate(campaign(count, seed), start=1):
+            submissions += isinstance(event, ScreenedV1)
             message = aio_pika.Message(
                 event.model_dump_json().encode(),
                 message_id=event.message_id,
@@ -108,6 +111,7 @@ async def publish(url: str, count: int, seed: int, console: Console) -> None:
             if n % 100_000 == 0:
                 console.print(f"  published {n:,} ({n / (time.perf_counter() - started):,.0f}/s)")
         await asyncio.gather(*window)
+    return submissions
 
 
 async def raw_consume(url: str, count: int) -> float:
@@ -205,7 +209,7 @@ def main(
             url = _vhost(BENCH_RABBIT_PORT)
             asyncio.run(_declare(url))
             console.print(f"{kind}: publishing {events:,} events…")
-            asyncio.run(publish(url, events, seed, console))
+            submissions = asyncio.run(publish(url, events, seed, console))
             raw_seconds = asyncio.run(raw_consume(url, events))
             raw_rate = events / raw_seconds
             table.add_row(
@@ -223,7 +227,6 @@ def main(
                 if not postgres.data.exists():
                     postgres.start()
                 database_url = asyncio.run(postgres.new_database())
-            submissions = sum(1 for e in campaign(events, seed) if e.NAME == "submission.screened")
             try:
                 applied = asyncio.run(apply_all(url, database_url, submissions, work))
             finally:

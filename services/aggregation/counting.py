@@ -9,11 +9,10 @@ of standings) end in the same figures.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import TypeVar
 
 from shared.contracts.submission import (
     CountingFacts,
@@ -144,7 +143,6 @@ class Reach(StrEnum):
     SUBTREE = "subtree"
 
 
-K = TypeVar("K")
 TallyKey = tuple[str, str, Reach]  # (union code, scope, reach)
 AuthorKey = tuple[str, str, str]  # (author key, scope, union code)
 
@@ -208,7 +206,7 @@ class Changes:
             self.tallies.setdefault((key[0], key[1], Reach.SUBTREE), _six_zeros())
 
 
-def _add(rows: MutableMapping[K, list[int]], key: K, change: Sequence[int]) -> None:
+def _add(rows: defaultdict[TallyKey, list[int]], key: TallyKey, change: Sequence[int]) -> None:
     row = rows[key]
     row[0] += change[0]
     row[1] += change[1]

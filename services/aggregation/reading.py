@@ -54,7 +54,6 @@ class Progress:
     reached_on: date | None
     days_ahead: int | None
     pace: Pace
-    daily: dict[date, int]
 
 
 async def tally_rows_of(
@@ -121,5 +120,4 @@ async def progress_of(
         reached_on=reached,
         days_ahead=days_ahead(period, reached),
         pace=pace(series, period, goal, as_of or latest_on or period.starts_on, reached),
-        daily=series,
     )

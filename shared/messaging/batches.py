@@ -41,6 +41,7 @@ from shared.messaging.consumer import (
     DATABASE_UNREACHABLE,
     PAUSE_BEFORE_NACK,
     DeadLetter,
+    claimed_schema,
     dead_letter_raw,
 )
 from shared.messaging.tables import INBOX
@@ -57,15 +58,6 @@ BatchHandler = Callable[[AsyncSession, Sequence[M]], Awaitable[int | None]]
 Parsed = tuple[AbstractIncomingMessage, str, M | None]
 # Returns why an event that passed its contract can still never be applied, or None.
 Vet = Callable[[M], str | None]
-
-
-def schema_of_delivery(delivery: AbstractIncomingMessage) -> str:
-    """The ``<event>.v<major>`` a delivery claims: its schema headers, else its routing key."""
-    headers = delivery.headers or {}
-    name, version = headers.get("x-schema"), headers.get("x-schema-version")
-    if isinstance(name, str) and isinstance(version, str):
-        return f"{name}.v{version.split('.')[0]}"
-    return delivery.routing_key or ""
 
 
 class BatchConsumer(Generic[M]):
@@ -182,7 +174,9 @@ class BatchConsumer(Generic[M]):
 
     def _parse(self, delivery: AbstractIncomingMessage) -> tuple[str, M | None]:
         try:
-            event = CATALOG.parse(schema_of_delivery(delivery), delivery.body, self._model)
+            event = CATALOG.parse(
+                claimed_schema(delivery.headers, delivery.routing_key), delivery.body, self._model
+            )
         except ContractError as error:
             return str(error), None
         if event.message_id != delivery.message_id:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -64,13 +64,13 @@ async def _raw_body(message: Any) -> bytes:
     return bytes(message.body)
 
 
-def schema_of(message: RabbitMessageType) -> str:
+def claimed_schema(headers: Mapping[str, Any] | None, routing_key: str | None) -> str:
     """The ``<event>.v<major>`` a delivery claims: its schema headers, else its routing key."""
-    headers = message.headers or {}
+    headers = headers or {}
     name, version = headers.get("x-schema"), headers.get("x-schema-version")
     if isinstance(name, str) and isinstance(version, str):
         return f"{name}.v{version.split('.')[0]}"
-    return message.raw_message.routing_key or ""
+    return routing_key or ""
 
 
 async def dead_letter(
@@ -167,7 +167,9 @@ def subscribe(
 
     async def _apply(body: bytes, message: RabbitMessageType) -> str:
         try:
-            event = CATALOG.parse(schema_of(message), body, model)
+            event = CATALOG.parse(
+                claimed_schema(message.headers, message.raw_message.routing_key), body, model
+            )
         except ContractError as error:
             return await _refuse(message, error)
         if event.message_id != message.message_id:
