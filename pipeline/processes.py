@@ -86,8 +86,9 @@ class ServiceProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def create_api_key(env: dict[str, str], *, name: str, scope: str) -> str:
-    """A portal key made with the submission service's own command, as an operator would."""
+def create_api_key(env: dict[str, str], *, name: str, scope: str, review: bool = False) -> str:
+    """A portal key made with the submission service's own command, as an operator would;
+    ``review`` makes it a reviewer's key."""
     done = subprocess.run(
         [
             sys.executable,
@@ -99,6 +100,7 @@ def create_api_key(env: dict[str, str], *, name: str, scope: str) -> str:
             name,
             "--scope",
             scope,
+            *(["--review"] if review else []),
         ],
         cwd=REPO_ROOT,
         env={**os.environ, **env},

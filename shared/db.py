@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +23,22 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware datetime stored as UTC. SQLite keeps no offset: without this, a time sent with
+    +07:00 would be stored as its wall-clock reading and read back as naive, an instant off."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Aware datetimes go in as UTC."""
+        return value.astimezone(UTC) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Naive values (SQLite's) come back as the UTC they were stored in."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def make_engine(url: str) -> AsyncEngine:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from pipeline.processes import free_port
 from services.aggregation.app import create_app as create_aggregation_app
@@ -23,8 +24,8 @@ from services.submission.app import create_app
 from services.submission.auth import create_client
 from services.submission.context import SubmissionContext
 from services.submission.settings import SubmissionSettings
-from shared.polling import poll
 from tests.support.broker import PrivateRabbit, broker_port
+from tests.support.inprocess import serving
 from tests.support.postgres import PrivatePostgres
 from tests.support.receivers import SmtpServer
 
@@ -77,7 +78,9 @@ class RunningSubmission:
     ctx: SubmissionContext
     http: httpx.AsyncClient
 
-    async def new_key(self, *scopes: str, contacts: bool = False) -> dict[str, str]:
+    async def new_key(
+        self, *scopes: str, contacts: bool = False, review: bool = False
+    ) -> dict[str, str]:
         """Headers carrying a fresh API key scoped to ``scopes``."""
         async with self.ctx.runtime.sessions() as session, session.begin():
             key = await create_client(
@@ -86,38 +89,21 @@ class RunningSubmission:
                 scopes=list(scopes),
                 tree=self.ctx.reference.tree,
                 can_see_contacts=contacts,
+                can_review=review,
             )
         return {"X-API-Key": key}
 
 
-@pytest.fixture
-async def dedup(broker_url: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The dedup service running in this process, ready; yields a client of its HTTP side."""
-    app = create_dedup_app(
+def dedup_app(broker_url: str, database_url: str) -> FastAPI:
+    """A dedup service on the test's broker and ``database_url``."""
+    return create_dedup_app(
         DedupSettings(broker_url=broker_url, database_url=database_url, relay_idle_seconds=0.1)
     )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dedup") as http:
-            await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
-            yield http
 
 
-@pytest.fixture
-async def submission(submission_settings: SubmissionSettings) -> AsyncIterator[RunningSubmission]:
-    """The submission service running in this process, ready (database and broker up)."""
-    app = create_app(submission_settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://submission") as http:
-            await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
-            yield RunningSubmission(app.state.ctx, http)
-
-
-@pytest.fixture
-async def aggregation(broker_url: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The aggregation service in this process, ready, snapshots every 0.2 s; an HTTP client."""
-    app = create_aggregation_app(
+def aggregation_app(broker_url: str, database_url: str) -> FastAPI:
+    """An aggregation service on the test's broker and ``database_url``, snapshots every 0.2 s."""
+    return create_aggregation_app(
         AggregationSettings(
             broker_url=broker_url,
             database_url=database_url,
@@ -125,11 +111,28 @@ async def aggregation(broker_url: str, database_url: str) -> AsyncIterator[httpx
             aggregation_snapshot_seconds=0.2,
         )
     )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://aggregation") as http:
-            await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
-            yield http
+
+
+@pytest.fixture
+async def dedup(broker_url: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The dedup service running in this process, ready; yields a client of its HTTP side."""
+    async with serving(dedup_app(broker_url, database_url), "dedup") as http:
+        yield http
+
+
+@pytest.fixture
+async def submission(submission_settings: SubmissionSettings) -> AsyncIterator[RunningSubmission]:
+    """The submission service running in this process, ready (database and broker up)."""
+    app = create_app(submission_settings)
+    async with serving(app, "submission") as http:
+        yield RunningSubmission(app.state.ctx, http)
+
+
+@pytest.fixture
+async def aggregation(broker_url: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The aggregation service in this process, ready, snapshots every 0.2 s; an HTTP client."""
+    async with serving(aggregation_app(broker_url, database_url), "aggregation") as http:
+        yield http
 
 
 @pytest.fixture
@@ -169,12 +172,9 @@ async def notify(
     """The notify service running in this process, ready."""
     app = create_notify_app(notify_settings(broker_url, database_url, smtp.port))
     ctx: NotifyContext = app.state.ctx
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
-            await poll(lambda: http.get("/ready"), lambda r: r.status_code == 200, 60, "ready")
-            async with ctx.runtime.sessions() as session, session.begin():
-                key = await create_notify_client(
-                    session, name="test", scopes=["vn"], tree=ctx.reference.tree
-                )
-            yield RunningNotify(ctx, http, {"X-API-Key": key})
+    async with serving(app, "notify") as http:
+        async with ctx.runtime.sessions() as session, session.begin():
+            key = await create_notify_client(
+                session, name="test", scopes=["vn"], tree=ctx.reference.tree
+            )
+        yield RunningNotify(ctx, http, {"X-API-Key": key})

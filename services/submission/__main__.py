@@ -40,6 +40,9 @@ def create_key(
     name: Annotated[str, typer.Option(help="Who the key is for, e.g. 'portal Hà Nội'.")],
     scope: Annotated[list[str], typer.Option(help="Union code whose subtree the key covers.")],
     contacts: Annotated[bool, typer.Option(help="May the key read authors' contacts?")] = False,
+    review: Annotated[
+        bool, typer.Option(help="May the key record review decisions (support team, superior)?")
+    ] = False,
 ) -> None:
     """Create a portal API key and print it (it is shown only once)."""
     settings = SubmissionSettings()
@@ -51,6 +54,7 @@ def create_key(
             scopes=scope,
             tree=load_reference(settings.reference_dir).tree,
             can_see_contacts=contacts,
+            can_review=review,
         )
 
     url = settings.database_url_for(SERVICE)

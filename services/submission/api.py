@@ -5,52 +5,21 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, Request, Response, Security
-from fastapi.security import APIKeyHeader
+from fastapi import APIRouter, Header, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from services.submission.auth import ApiClient, authenticate
+from services.submission.auth import ApiClient
 from services.submission.context import SubmissionContext
+from services.submission.deps import FORBIDDEN, Client, Ctx, covered_submission
 from services.submission.intake import Attempt, Outcome, Result, file_batch
 from services.submission.metrics import log_filed
-from services.submission.store import submissions
 from services.submission.views import BatchRequest, BatchResponse, ItemResult, SubmissionView
 from shared.contracts.envelope import utc_now
 from shared.contracts.submission import FieldError, SubmissionDraft, field_errors
 from shared.http import ApiError
 
 router = APIRouter(prefix="/v1", tags=["submissions"])
-api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="Portal client key: skp_<id>_<secret>"
-)
-FORBIDDEN = "forbidden"
-
-
-def context(request: Request) -> SubmissionContext:
-    """The service's composition root, set on the app at start-up."""
-    ctx: SubmissionContext = request.app.state.ctx
-    return ctx
-
-
-async def client(
-    ctx: Annotated[SubmissionContext, Depends(context)],
-    key: Annotated[str | None, Security(api_key_header)],
-) -> ApiClient:
-    """The authenticated portal client; 401 for a missing, wrong or revoked key."""
-    found = ctx.keys.get(key) if key else None
-    if found is None:
-        async with ctx.runtime.sessions() as session:
-            found = await authenticate(session, key)
-        if found is None or key is None:
-            raise ApiError(401, "X-API-Key", "unauthenticated", "a valid API key is required")
-        ctx.keys.put(key, found)
-    return found
-
-
-Ctx = Annotated[SubmissionContext, Depends(context)]
-Client = Annotated[ApiClient, Depends(client)]
 
 
 async def _file(ctx: SubmissionContext, who: ApiClient, attempts: list[Attempt]) -> list[Result]:
@@ -71,13 +40,7 @@ async def _file(ctx: SubmissionContext, who: ApiClient, attempts: list[Attempt])
 
 async def _view(ctx: SubmissionContext, who: ApiClient, submission_id: str) -> SubmissionView:
     async with ctx.runtime.sessions() as session:
-        row = (
-            await session.execute(sa.select(submissions).where(submissions.c.id == submission_id))
-        ).first()
-    if row is None:
-        raise ApiError(404, "submission_id", "not_found", "no such submission")
-    if not who.covers(ctx.reference.tree, row.union_code):
-        raise ApiError(403, "submission_id", FORBIDDEN, "the submission is outside your unions")
+        row = await covered_submission(session, ctx, who, submission_id)
     return SubmissionView.from_row(row, with_contacts=who.can_see_contacts)
 
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.submission import api, handlers
+from services.submission import api, handlers, review_api
 from services.submission.context import SubmissionContext
 from services.submission.settings import SubmissionSettings
 from shared import http
@@ -20,7 +20,7 @@ def create_app(settings: SubmissionSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await ctx.runtime.start()
+        await ctx.runtime.start(ctx.fill_union_paths)
         yield
         await ctx.runtime.stop()
 
@@ -33,4 +33,5 @@ def create_app(settings: SubmissionSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     http.install(app, ctx.runtime, max_body_bytes=ctx.settings.max_body_bytes)
     app.include_router(api.router)
+    app.include_router(review_api.router)
     return app

@@ -1,5 +1,8 @@
 """API keys of portal clients: created by a command, stored hashed, scoped to union subtrees.
 
+A key files submissions in its subtrees; a reviewer's key (``can_review``: a grassroots support
+team or a superior union) also records review decisions there.
+
 A key reads ``skp_<key id>_<secret>`` (format and checks: ``shared.keys``).
 """
 
@@ -24,10 +27,16 @@ class ApiClient:
     name: str
     scopes: tuple[str, ...]
     can_see_contacts: bool
+    can_review: bool = False
 
     def covers(self, tree: UnionTree, union_code: str) -> bool:
         """Whether ``union_code`` lies in one of the client's subtrees."""
         return any(tree.is_within(union_code, scope) for scope in self.scopes)
+
+    def acting_union(self, tree: UnionTree, union_code: str) -> str | None:
+        """The nearest of the client's unions at or above ``union_code``, or None."""
+        covering = [scope for scope in self.scopes if tree.is_within(union_code, scope)]
+        return max(covering, key=lambda scope: len(tree.path(scope)), default=None)
 
 
 async def create_client(
@@ -37,6 +46,7 @@ async def create_client(
     scopes: list[str],
     tree: UnionTree,
     can_see_contacts: bool = False,
+    can_review: bool = False,
 ) -> str:
     """Store a new client and return its key (shown once, never stored in clear)."""
     unknown = [code for code in scopes if code not in tree]
@@ -49,6 +59,7 @@ async def create_client(
         name=name,
         scopes=sorted(set(scopes)),
         can_see_contacts=can_see_contacts,
+        can_review=can_review,
     )
 
 
@@ -57,4 +68,4 @@ async def authenticate(session: AsyncSession, presented: str | None) -> ApiClien
     row = await find_key(session, api_clients, PREFIX, presented)
     if row is None:
         return None
-    return ApiClient(row.key_id, row.name, tuple(row.scopes), row.can_see_contacts)
+    return ApiClient(row.key_id, row.name, tuple(row.scopes), row.can_see_contacts, row.can_review)

@@ -9,6 +9,7 @@ from pathlib import Path
 from services.submission.auth import ApiClient
 from services.submission.intake import IntakePolicy
 from services.submission.settings import SubmissionSettings
+from services.submission.store import fill_union_paths
 from services.submission.validation import Limits
 from shared.keys import KeyCache
 from shared.reference.catalog import ReferenceData, load_reference
@@ -41,3 +42,8 @@ class SubmissionContext:
             author_key_secret=settings.author_key_secret.encode(),
         )
         return cls(settings, reference, Runtime(SERVICE, settings, MIGRATIONS), policy)
+
+    async def fill_union_paths(self) -> None:
+        """Give submissions filed before union paths were stored theirs (subtree queries)."""
+        async with self.runtime.sessions() as session, session.begin():
+            await fill_union_paths(session, self.reference.tree)

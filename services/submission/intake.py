@@ -19,7 +19,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.submission.store import submissions
+from services.submission.reviewing import PENDING
+from services.submission.store import path_key, submissions
 from services.submission.validation import AcceptedDraft, Limits, validate_draft
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.submission import FieldError, ReceivedV1, SubmissionDraft
@@ -187,5 +188,6 @@ def _row(
         "author_email": draft.author.email,
         "author_key": event.author_key,
         "created_at": now,
-        "review_state": "pending",
+        "review_state": PENDING,
+        "union_path": path_key(accepted.union_path),
     }

@@ -27,3 +27,13 @@ def log_filed(channel: str, result: Result) -> None:
         submission_id=result.submission_id,
         reasons=[f"{e.field}:{e.code}" for e in result.errors],
     )
+
+
+REVIEWS_DECIDED = Counter(
+    "sangkien_reviews_decided_total",
+    "Review decisions by decision and outcome (recorded, or the refusal's code).",
+    ["decision", "outcome"],
+)
+EXPORTS_SERVED = Counter(
+    "sangkien_exports_rows_total", "Rows served in exports, by format.", ["format"]
+)

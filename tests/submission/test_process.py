@@ -17,6 +17,7 @@ from tests.support.drafts import HANOI_EMAIL, HANOI_PHONE, draft
 from tests.support.publish import publish_raw, submit_command, take_messages
 
 RECEIVED = "submission.received.v1"
+REVIEWED = "submission.reviewed.v1"
 OUTCOMES = (RECEIVED, "submission.rejected.v1")
 
 ServiceFactory = Callable[..., ServiceProcess]
@@ -49,9 +50,11 @@ async def service(
         process.terminate()
 
 
-def api_key(database_url: str, scope: str) -> dict[str, str]:
+def api_key(database_url: str, scope: str, review: bool = False) -> dict[str, str]:
     """Headers with a key made by the service's own command."""
-    key = create_api_key({"SANGKIEN_DATABASE_URL": database_url}, name="test", scope=scope)
+    key = create_api_key(
+        {"SANGKIEN_DATABASE_URL": database_url}, name="test", scope=scope, review=review
+    )
     return {"X-API-Key": key}
 
 
@@ -85,6 +88,40 @@ async def test_event_committed_but_unpublished_at_sigkill_is_published_once_afte
         barrier = await file(restarted, headers, "k-2", title="Sáng kiến rào chắn thứ hai")
         await tap.wait_for(about(barrier))
         assert len(tap.matching(about(submission_id))) == 1
+
+
+async def test_review_committed_but_unpublished_at_sigkill_is_published_once_after_restart(
+    service: ServiceFactory, broker_url: str, database_url: str
+) -> None:
+    headers = api_key(database_url, "ldld-ha-noi", review=True)
+    reviewed = lambda d: d.routing_key == REVIEWED  # noqa: E731
+    async with Tap(broker_url, (REVIEWED,)) as tap:
+        stalled = service(SANGKIEN_RELAY_ENABLED="false")
+        await stalled.wait_ready()
+        submission_id = await file(stalled, headers, "k-1")
+        async with httpx.AsyncClient(base_url=stalled.base_url, timeout=10) as client:
+            answer = await client.post(
+                f"/v1/submissions/{submission_id}/reviews",
+                json={"decision": "invalid", "reason": "không có tính mới"},
+                headers=headers,
+            )
+        assert answer.status_code == 201, answer.text
+        stalled.kill()
+        assert tap.seen == []
+        restarted = service()
+        await restarted.wait_ready()
+        [published] = await tap.wait_for(reviewed)
+        async with httpx.AsyncClient(base_url=restarted.base_url, timeout=10) as client:
+            again = await client.post(
+                f"/v1/submissions/{submission_id}/reviews",
+                json={"decision": "valid"},
+                headers=headers,
+            )
+        assert again.status_code == 201
+        await tap.wait_for(reviewed, count=2)
+    assert [d.body["sequence"] for d in tap.matching(reviewed)] == [1, 2]
+    assert published.body["review_id"] == answer.json()["review_id"]
+    assert published.body["reason"] == "không có tính mới"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
