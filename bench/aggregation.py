@@ -28,7 +28,6 @@ from typing import Annotated, Any
 import aio_pika
 import httpx
 import typer
-from faststream.rabbit import RabbitBroker
 from rich.console import Console
 from rich.table import Table
 
@@ -178,18 +177,12 @@ async def apply_all(url: str, database_url: str, submissions: int, work: Path) -
         service.terminate()
 
 
-def _vhost(port: str) -> str:
+def new_vhost(port: str) -> str:
+    """A fresh virtual host on the bench node with full permissions for guest; its URL."""
     vhost = f"bench-{random.randrange(10**9)}"
     for args in (("add_vhost", vhost), ("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")):
         subprocess.run([str(RABBIT), "ctl", port, *args], check=True, capture_output=True)
     return f"amqp://guest:guest@127.0.0.1:{port}/{vhost}"
-
-
-async def _declare(url: str) -> None:
-    broker = RabbitBroker(url)
-    await broker.connect()
-    await declare_topology(broker)
-    await broker.stop()
 
 
 def main(
@@ -206,8 +199,8 @@ def main(
         table.add_column(column)
     try:
         for kind in ("sqlite", "postgres") if database == "both" else (database,):
-            url = _vhost(BENCH_RABBIT_PORT)
-            asyncio.run(_declare(url))
+            url = new_vhost(BENCH_RABBIT_PORT)
+            asyncio.run(declare_topology(url))
             console.print(f"{kind}: publishing {events:,} events…")
             submissions = asyncio.run(publish(url, events, seed, console))
             raw_seconds = asyncio.run(raw_consume(url, events))

@@ -12,6 +12,7 @@ import contextlib
 import signal
 import subprocess
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -22,15 +23,15 @@ from rich.live import Live
 from rich.progress import Progress
 
 from pipeline.campaign import campaign
+from pipeline.dashboard import WATCHED, EventCounts, read_figures, render
 from pipeline.demo import event_table, run_demo
-from pipeline.processes import ServiceProcess, create_api_key
+from pipeline.processes import Pipeline, create_api_key
 from pipeline.simulate import send_amqp, send_http
 from pipeline.tap import Tap
 from shared.reference.catalog import load_reference
 from shared.settings import REPO_ROOT
 
 cli = typer.Typer(help="Run the sáng kiến pipeline.", no_args_is_help=True)
-SERVICES = ("submission", "dedup", "aggregation", "notify")
 RABBIT_SCRIPT = REPO_ROOT / "scripts" / "rabbitmq.sh"
 DEFAULT_RUN_DIR = REPO_ROOT / ".run"
 
@@ -40,56 +41,85 @@ def main() -> None:
     """Run the sáng kiến pipeline."""
 
 
+@dataclass(frozen=True)
+class Campaign:
+    """The simulated campaign the run command feeds after its demo."""
+
+    count: int
+    rate: float
+    seed: int
+
+
 async def _run(
-    console: Console, broker_url: str, run_dir: Path, first_port: int, exit_after_demo: bool
+    console: Console,
+    broker_url: str,
+    run_dir: Path,
+    first_port: int,
+    plan: Campaign | None,
 ) -> None:
-    env = {"SANGKIEN_BROKER_URL": broker_url}
-    processes: list[ServiceProcess] = []
+    pipeline = Pipeline(broker_url, run_dir, first_port=first_port)
     main = asyncio.current_task()
     assert main is not None
     for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a supervisor: stop it all
         asyncio.get_running_loop().add_signal_handler(number, main.cancel)
     try:
-        for name in SERVICES:
-            database = f"sqlite+aiosqlite:///{run_dir / f'{name}.sqlite3'}"
-            process = ServiceProcess(
-                name,
-                {**env, "SANGKIEN_DATABASE_URL": database},
-                run_dir,
-                port=first_port + len(processes),
-            )
-            process.start()
-            processes.append(process)
-        for process in processes:
+        pipeline.start()
+        for process in pipeline.processes.values():
             await process.wait_ready(timeout=120)
             console.print(
                 f"[green]{process.name}[/] ready at {process.base_url} "
                 f"(pid {process.pid}, logs: {process.log_path})"
             )
-        submission, aggregation = processes[0], processes[2]
-        key = create_api_key(
-            {**env, "SANGKIEN_DATABASE_URL": submission.env["SANGKIEN_DATABASE_URL"]},
-            name="demo portal",
-            scope="vn",
-        )
+        submission, aggregation = pipeline["submission"], pipeline["aggregation"]
+        key = create_api_key(pipeline.database_env("submission"), name="demo portal", scope="vn")
         async with Tap(broker_url, ("#",)) as tap:
             await run_demo(console, submission.base_url, aggregation.base_url, key, tap)
             console.print(event_table(tap.seen))
-            for process in (submission, aggregation):
-                console.print(
-                    f"{process.name}: OpenAPI {process.base_url}/docs · "
-                    f"metrics {process.base_url}/metrics"
-                )
-            if exit_after_demo:
-                return
-            console.print("Running; new events appear below. Ctrl-C stops everything.")
-            with Live(event_table(tap.seen), console=console, refresh_per_second=2) as live:
-                while True:
-                    await asyncio.sleep(0.5)
-                    live.update(event_table(tap.seen[-30:]))
+        for process in pipeline.processes.values():
+            console.print(
+                f"{process.name}: OpenAPI {process.base_url}/docs · "
+                f"metrics {process.base_url}/metrics"
+            )
+        if plan is not None:
+            console.print(
+                f"Simulating a campaign of {plan.count:,} submissions at "
+                f"{plan.rate:g}/s. Ctrl-C stops everything."
+            )
+            await _live(console, pipeline, key, broker_url, plan)
     finally:
-        for process in processes:
-            process.terminate()
+        pipeline.stop()
+
+
+async def _live(
+    console: Console, pipeline: Pipeline, key: str, broker_url: str, plan: Campaign
+) -> None:
+    """Feed the simulated campaign and show the live view until it is all sent, then keep
+    showing it until Ctrl-C."""
+    reference = load_reference(REPO_ROOT / "reference")
+    scopes = ("program", *(phase.code for phase in reference.program.phases))
+    events = EventCounts()
+    sent = 0
+
+    def advance(n: int) -> None:
+        nonlocal sent
+        sent += n
+
+    filed = campaign(reference, plan.count, seed=plan.seed)
+    async with (
+        Tap(broker_url, WATCHED, on_delivery=events.record),
+        httpx.AsyncClient(base_url=pipeline["submission"].base_url) as intake,
+        httpx.AsyncClient(base_url=pipeline["aggregation"].base_url, timeout=10) as progress,
+    ):
+        sending = asyncio.create_task(
+            send_http(intake, key, filed, rate=plan.rate, progress=advance, retry_for=60)
+        )
+        with Live(console=console, refresh_per_second=2) as live:
+            while True:
+                figures = await read_figures(progress, scopes)
+                live.update(render(figures, events, sent, plan.count))
+                if sending.done() and sending.exception() is not None:
+                    raise sending.exception()  # type: ignore[misc]
+                await asyncio.sleep(1)
 
 
 @cli.command()
@@ -101,8 +131,12 @@ def run(
     / ".run",
     first_port: Annotated[int, typer.Option(help="HTTP port of the first service.")] = 8000,
     exit_after_demo: Annotated[bool, typer.Option(help="Stop after the demo.")] = False,
+    count: Annotated[int, typer.Option(help="Submissions of the simulated campaign.")] = 1_000_000,
+    rate: Annotated[float, typer.Option(help="Its submissions per second; 0: as fast.")] = 200,
+    seed: Annotated[int, typer.Option(help="Its seed (the same seed replays).")] = 1,
 ) -> None:
-    """Start the broker (unless given) and the services, run the demo, stay up until Ctrl-C."""
+    """Start the broker (unless given) and the services, run the demo, then feed a simulated
+    campaign and show it live until Ctrl-C."""
     console = Console()
     started_broker = broker_url is None
     if broker_url is None:
@@ -116,7 +150,8 @@ def run(
         )
     try:
         with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-            asyncio.run(_run(console, broker_url, run_dir, first_port, exit_after_demo))
+            plan = None if exit_after_demo else Campaign(count, rate, seed)
+            asyncio.run(_run(console, broker_url, run_dir, first_port, plan))
     finally:
         if started_broker:
             console.print("stopping the private RabbitMQ node…")

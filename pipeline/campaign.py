@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from pipeline.perturb import positive_classes
+from pipeline.perturb import FORM_ONLY_CLASSES, positive_classes
 from pipeline.texts import Initiative, initiative
 from shared.reference.calendar import LOCAL_ZONE
 from shared.reference.catalog import ReferenceData
@@ -38,7 +38,14 @@ class Filed:
     client_key: str
     draft: dict[str, Any]
     copy_of: str | None = None  # client key of the original
-    exact: bool = False
+    exact: bool = False  # a verbatim repeat of the original
+    form_only: bool = False  # a copy changed in form only (accents, tones, spacing, NFD)
+
+    @property
+    def exact_duplicate(self) -> bool:
+        """Whether dedup must call it an exact duplicate: its matching key is the original's
+        (DESIGN §4 folds form before hashing)."""
+        return self.exact or self.form_only
 
 
 def _day(rng: random.Random, reference: ReferenceData) -> date:
@@ -96,7 +103,7 @@ def campaign(
     )
     grassroots = [u.code for u in submitting if u.level == "grassroots"]
     federations = [u.code for u in submitting if u.level != "grassroots"]
-    perturbations = list(positive_classes(rng).values())
+    perturbations = list(positive_classes(rng).items())
     # Copies are drawn from the most recent originals: bounded memory for millions of them.
     originals: deque[tuple[str, Initiative]] = deque(maxlen=20_000)
     for n in range(count):
@@ -109,8 +116,13 @@ def campaign(
             yield Filed(key, _draft(rng, item, union, day, n), copy_of=source_key, exact=True)
         elif originals and roll < exact_share + near_share:
             source_key, item = rng.choice(originals)
-            copied = rng.choice(perturbations)(item)
-            yield Filed(key, _draft(rng, copied, union, day, n), copy_of=source_key)
+            name, perturb = rng.choice(perturbations)
+            yield Filed(
+                key,
+                _draft(rng, perturb(item), union, day, n),
+                copy_of=source_key,
+                form_only=name in FORM_ONLY_CLASSES,
+            )
         else:
             item = initiative(rng)
             originals.append((key, item))

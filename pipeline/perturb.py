@@ -86,12 +86,16 @@ def new_tone_placement(item: Initiative) -> Initiative:
     return _map_text(item, change)
 
 
+SENTENCE_PUNCTUATION = re.compile(r"[.,;](\s|$)")
+
+
 def spacing_and_punctuation(rng: random.Random) -> Callable[[Initiative], Initiative]:
-    """Doubled spaces, dropped or added punctuation, other case."""
+    """Doubled spaces, dropped or changed sentence punctuation, other case. Punctuation inside
+    numbers ("1.200", "2,5") is left alone: dropping it would join two numbers into another."""
 
     def change(text: str) -> str:
         text = text.replace(", ", " ,  ").replace(". ", " ; ") if rng.random() < 0.5 else text
-        return text.upper() if rng.random() < 0.3 else text.replace(".", "").replace(",", "")
+        return text.upper() if rng.random() < 0.3 else SENTENCE_PUNCTUATION.sub(r"\1", text)
 
     return lambda item: _map_text(item, change)
 
@@ -129,6 +133,12 @@ def combine(*steps: Callable[[Initiative], Initiative]) -> Callable[[Initiative]
         return item
 
     return apply
+
+
+# Classes that change only what matching folds away: their copies are exact duplicates.
+FORM_ONLY_CLASSES = frozenset(
+    {"diacritics stripped", "NFD", "new tone placement", "spacing and punctuation"}
+)
 
 
 def positive_classes(rng: random.Random) -> dict[str, Callable[[Initiative], Initiative]]:

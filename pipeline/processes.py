@@ -86,14 +86,21 @@ class ServiceProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def create_api_key(env: dict[str, str], *, name: str, scope: str, review: bool = False) -> str:
-    """A portal key made with the submission service's own command, as an operator would;
-    ``review`` makes it a reviewer's key."""
+def create_api_key(
+    env: dict[str, str],
+    *,
+    name: str,
+    scope: str,
+    review: bool = False,
+    service: str = "submission",
+) -> str:
+    """A key made with a service's own command, as an operator would: a portal key of the
+    submission service (``review``: a reviewer's), or a subscriptions key of notify."""
     done = subprocess.run(
         [
             sys.executable,
             "-m",
-            "services.submission",
+            f"services.{service}",
             "keys",
             "create",
             "--name",
@@ -110,3 +117,61 @@ def create_api_key(env: dict[str, str], *, name: str, scope: str, review: bool =
         timeout=120,
     )
     return done.stdout.strip().splitlines()[-1]
+
+
+SERVICES = ("submission", "dedup", "aggregation", "notify")
+
+
+class Pipeline:
+    """The four services as processes on one broker, each on its own SQLite database in
+    ``run_dir``; ``env`` adds settings every service gets."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        run_dir: Path,
+        env: dict[str, str] | None = None,
+        first_port: int | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.processes: dict[str, ServiceProcess] = {}
+        for offset, name in enumerate(SERVICES):
+            database = f"sqlite+aiosqlite:///{run_dir / f'{name}.sqlite3'}"
+            self.processes[name] = ServiceProcess(
+                name,
+                {
+                    **(env or {}),
+                    "SANGKIEN_BROKER_URL": broker_url,
+                    "SANGKIEN_DATABASE_URL": database,
+                },
+                run_dir,
+                port=first_port + offset if first_port is not None else None,
+            )
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.processes[name]
+
+    def start(self) -> None:
+        """Start every service."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for process in self.processes.values():
+            process.start()
+
+    async def wait_ready(self, timeout: float = 120.0) -> None:
+        """Wait until every service is ready."""
+        for process in self.processes.values():
+            await process.wait_ready(timeout=timeout)
+
+    def stop(self) -> None:
+        """SIGTERM every service that runs."""
+        for process in self.processes.values():
+            process.terminate()
+
+    def database_env(self, name: str) -> dict[str, str]:
+        """The settings a command of service ``name`` needs to reach its database."""
+        process = self.processes[name]
+        return {
+            key: process.env[key]
+            for key in ("SANGKIEN_DATABASE_URL", "SANGKIEN_REFERENCE_DIR")
+            if key in process.env
+        }

@@ -54,19 +54,40 @@ async def send_http(
     batch: int = 100,
     rate: float = 0,
     concurrency: int = 4,
+    retry_for: float = 0,
     progress: Progress = lambda _n: None,
 ) -> Counter[str]:
-    """POST the campaign in batches; returns the count of each item outcome."""
+    """POST the campaign in batches; returns the count of each item outcome.
+
+    With ``retry_for`` a batch that fails (no answer, or a 5xx) is sent again for up to that many
+    seconds, as a portal would: its keys make a re-sent item a replay, never a second submission.
+    """
     outcomes: Counter[str] = Counter()
     pace = Pace(rate)
     slots = asyncio.Semaphore(concurrency)
 
     async def post(items: tuple[Filed, ...]) -> None:
         body = {"items": [{"client_key": f.client_key, "submission": f.draft} for f in items]}
+        deadline, delay = time.monotonic() + retry_for, 0.2
         async with slots:
-            answer = await client.post(
-                "/v1/submissions/batch", json=body, headers={"X-API-Key": api_key}, timeout=120
-            )
+            while True:
+                try:
+                    answer = await client.post(
+                        "/v1/submissions/batch",
+                        json=body,
+                        headers={"X-API-Key": api_key},
+                        timeout=120,
+                    )
+                    if answer.status_code < 500:
+                        break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise
+                else:
+                    if time.monotonic() > deadline:
+                        break
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
         answer.raise_for_status()
         outcomes.update(answer.json()["summary"])
         progress(len(items))

@@ -31,6 +31,7 @@ class Tap:
     url: str
     routing_keys: tuple[str, ...]
     exchange: str = "sangkien.events"
+    on_delivery: Callable[[Delivery], None] | None = None  # called for each; then nothing is kept
     seen: list[Delivery] = field(default_factory=list)
     _connection: Any = None
     _exchange: Any = None
@@ -58,16 +59,18 @@ class Tap:
             body = {}
         if not isinstance(body, dict):
             body = {}
-        self.seen.append(
-            Delivery(
-                message.routing_key or "",
-                message.message_id,
-                message.correlation_id,
-                dict(message.headers),
-                body,
-                message.body,
-            )
+        delivery = Delivery(
+            message.routing_key or "",
+            message.message_id,
+            message.correlation_id,
+            dict(message.headers),
+            body,
+            message.body,
         )
+        if self.on_delivery is not None:
+            self.on_delivery(delivery)
+        else:
+            self.seen.append(delivery)
 
     async def publish(self, routing_key: str, body: bytes, message_id: str) -> None:
         """Publish a persistent JSON message as a portal would, waiting for the confirm."""

@@ -134,7 +134,7 @@ class Runtime:
             try:
                 await self.broker.connect()
                 if self.settings.declare_topology:
-                    await declare_topology(self.broker)
+                    await declare_topology(self.settings.broker_url)
                 await self.broker.start()
                 for consumer in self.batch_consumers:
                     if not consumer.connected:

@@ -124,7 +124,7 @@ async def test_ctrl_c_stops_every_process_the_run_command_started(
     try:
         screen = await poll(
             lambda: output.read_text(encoding="utf-8", errors="replace"),
-            lambda text: "Running; new events" in text,
+            lambda text: "Cả nước" in text and "Leading provinces" in text,
             240,
             "the live view",
         )

@@ -39,4 +39,4 @@ class NotifyContext:
             reference=reference,
             wake_relay=runtime.relay.wake,
         )
-        return cls(settings, reference, load_rules(settings.notify_rules), runtime, dispatcher)
+        return cls(settings, reference, load_rules(settings.rules_path), runtime, dispatcher)

@@ -6,15 +6,21 @@ from pathlib import Path
 
 from pydantic import Field
 
-from shared.settings import REPO_ROOT, CommonSettings
+from shared.settings import CommonSettings
 
 
 class NotifySettings(CommonSettings):
     """Milestone rules, grouping, retries, webhook and SMTP settings."""
 
-    notify_rules: Path = Field(
-        REPO_ROOT / "reference" / "milestones.yaml", description="The milestone rules file."
+    notify_rules: Path | None = Field(
+        None, description="The milestone rules file; by default milestones.yaml of the reference."
     )
+
+    @property
+    def rules_path(self) -> Path:
+        """The rules file in effect."""
+        return self.notify_rules or self.reference_dir / "milestones.yaml"
+
     notify_digest_seconds: float = Field(
         5.0,
         ge=0,

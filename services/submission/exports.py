@@ -32,6 +32,7 @@ Column = tuple[str, Callable[[sa.Row], Any]]
 
 REPORT_COLUMNS: tuple[Column, ...] = (
     ("submission_id", lambda r: r.id),
+    ("client_key", lambda r: r.client_key),
     ("union_code", lambda r: r.union_code),
     ("title", lambda r: r.title),
     ("field", lambda r: r.field),

@@ -141,14 +141,16 @@ def subscribe(
 ) -> None:
     """Consume ``spec``'s queue as ``model`` messages, applying each once through ``handle``.
 
-    ``serial`` applies one message at a time, commit included, for handlers whose answer depends
-    on every message before (prefetch still keeps the next ones at hand).
+    ``serial`` applies one message at a time in the queue's order, commit included, for handlers
+    whose answer depends on every message before: the broker then hands over one message at a
+    time (prefetch 1). A lock would not do: aio-pika runs each delivery in its own task, and
+    tasks need not reach a lock in delivery order, so a copy could be screened before the
+    original it copies.
     """
-    one_at_a_time = asyncio.Lock() if serial else None
 
     @broker.subscriber(
         spec.queue(),
-        channel=Channel(prefetch_count=prefetch),
+        channel=Channel(prefetch_count=1 if serial else prefetch),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=_raw_body,
         title=spec.name,
@@ -157,11 +159,7 @@ def subscribe(
         started = time.perf_counter()
         message_id = message.message_id or ""
         with correlation(message.correlation_id or message_id, message_id=message_id):
-            if one_at_a_time is None:
-                outcome = await _apply(body, message)
-            else:
-                async with one_at_a_time:
-                    outcome = await _apply(body, message)
+            outcome = await _apply(body, message)
         MESSAGES_CONSUMED.labels(queue=spec.name, outcome=outcome).inc()
         HANDLER_SECONDS.labels(queue=spec.name).observe(time.perf_counter() - started)
 

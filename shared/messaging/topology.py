@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+import aio_pika
+from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
 
 EVENTS_EXCHANGE = RabbitExchange("sangkien.events", type=ExchangeType.TOPIC, durable=True)
 DEAD_LETTER_EXCHANGE = RabbitExchange("sangkien.dead", type=ExchangeType.DIRECT, durable=True)
 
 DELIVERY_LIMIT = 10
+# A dead-letter queue keeps what it holds until an operator replays or drops it.
+DEAD_LETTER_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 DAY_MS = 24 * 3600 * 1000
 
 
@@ -48,19 +51,15 @@ class QueueSpec:
             args["x-message-ttl"] = self.message_ttl_ms
         return {**args, **self.extra}
 
-    def queue(self, *, declare: bool = False) -> RabbitQueue:
-        """The queue; consumers use it passively, ``declare_topology`` declares it."""
-        return _quorum(self.name, self.arguments(), declare)
-
-    def dead_letter_queue(self, *, declare: bool = False) -> RabbitQueue:
-        """The dead-letter queue; it keeps what it holds until an operator replays or drops it."""
-        return _quorum(self.dead_letter_name, {"x-queue-type": "quorum"}, declare)
-
-
-def _quorum(name: str, arguments: dict[str, Any], declare: bool) -> RabbitQueue:
-    return RabbitQueue(  # type: ignore[call-overload]
-        name, queue_type=QueueType.QUORUM, durable=True, arguments=arguments, declare=declare
-    )
+    def queue(self) -> RabbitQueue:
+        """The queue as its consumers use it: passively (``declare_topology`` declares it)."""
+        return RabbitQueue(  # type: ignore[call-overload]
+            self.name,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            arguments=self.arguments(),
+            declare=False,
+        )
 
 
 def _consumer(service: str, routing_key: str) -> QueueSpec:
@@ -122,13 +121,28 @@ ALL_QUEUES: tuple[QueueSpec, ...] = (
 )
 
 
-async def declare_topology(broker: RabbitBroker) -> None:
-    """Declare exchanges, queues, dead-letter queues and bindings (idempotent)."""
-    events = await broker.declare_exchange(EVENTS_EXCHANGE)
-    dead = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
-    for spec in ALL_QUEUES:
-        queue = await broker.declare_queue(spec.queue(declare=True))
-        for key in spec.routing_keys:
-            await queue.bind(events, routing_key=key)
-        dead_letters = await broker.declare_queue(spec.dead_letter_queue(declare=True))
-        await dead_letters.bind(dead, routing_key=spec.name)
+async def declare_topology(url: str) -> None:
+    """Declare exchanges, queues, dead-letter queues and bindings (idempotent).
+
+    On a connection of its own, not through a service's FastStream broker: FastStream caches a
+    declared queue with the channel that declared it, and a subscriber of that queue would then
+    consume on that channel, without its own prefetch (every message at once, in concurrent
+    tasks: unbounded, and out of order for the serial consumers).
+    """
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        events = await channel.declare_exchange(
+            EVENTS_EXCHANGE.name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        dead = await channel.declare_exchange(
+            DEAD_LETTER_EXCHANGE.name, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        for spec in ALL_QUEUES:
+            queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
+            for key in spec.routing_keys:
+                await queue.bind(events, routing_key=key)
+            dead_letters = await channel.declare_queue(
+                spec.dead_letter_name, durable=True, arguments=DEAD_LETTER_ARGUMENTS
+            )
+            await dead_letters.bind(dead, routing_key=spec.name)

@@ -24,7 +24,7 @@ LAI_CHAU = "ldld-lai-chau.h01.cs0001"
 async def file_all(submission: RunningSubmission, unions: list[str], **body: object) -> list[str]:
     """File one submission per union, one after the other (so filing times differ)."""
     headers = await submission.new_key("vn")
-    filed = []
+    filed: list[str] = []
     for union in unions:
         title = f"Sáng kiến số {len(filed)} của {union}"
         item = {

@@ -69,3 +69,15 @@ async def take_messages(url: str, queue: str, expected: int, timeout: float = 30
 
         await poll(take, lambda n: n >= expected, timeout, f"{expected} dead letters in {queue}")
     return taken
+
+
+async def queue_depths(url: str, queues: list[str]) -> dict[str, int]:
+    """Messages ready in each queue (declared passively: they must exist)."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        depths = {}
+        for name in queues:
+            queue = await channel.declare_queue(name, passive=True)
+            depths[name] = queue.declaration_result.message_count or 0
+        return depths

@@ -1,0 +1,240 @@
+"""A simulated campaign through the four service processes, and the checks of what came out."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pipeline.campaign import Filed, campaign
+from pipeline.processes import Pipeline, create_api_key
+from shared.messaging.topology import ALL_QUEUES
+from shared.polling import poll
+from shared.reference.catalog import ReferenceData, load_reference
+from tests.support.events import reference as repository_reference
+from tests.support.expected import (
+    FIGURES,
+    Campaign,
+    expected_campaign,
+    expected_milestones,
+    small_targets,
+    write_reference,
+)
+from tests.support.publish import queue_depths
+from tests.support.receivers import WebhookReceiver
+
+FAST = {
+    "SANGKIEN_RELAY_IDLE_SECONDS": "0.1",
+    "SANGKIEN_AGGREGATION_SNAPSHOT_SECONDS": "0.5",
+    "SANGKIEN_NOTIFY_ALLOWED_HOSTS": '["127.0.0.1"]',
+    "SANGKIEN_NOTIFY_DIGEST_SECONDS": "1",
+    "SANGKIEN_NOTIFY_RETRY_BASE_SECONDS": "0.2",
+}
+
+
+@dataclass
+class CampaignRun:
+    """The services, the campaign they are fed, what it must produce, and a webhook receiver."""
+
+    pipeline: Pipeline
+    filed: list[Filed]
+    expected: Campaign
+    reference: ReferenceData
+    rules: dict[str, Any]
+    portal_key: str
+    notify_key: str
+    subscription_id: str
+    receiver: WebhookReceiver
+    broker_url: str
+    checked: dict[str, int] = field(default_factory=dict)
+
+    def client(self, service: str) -> httpx.AsyncClient:
+        """An HTTP client of one service."""
+        return httpx.AsyncClient(base_url=self.pipeline[service].base_url, timeout=30)
+
+    async def national(self) -> dict[str, int]:
+        """The national whole-program figures (empty while aggregation does not answer)."""
+        try:
+            async with self.client("aggregation") as client:
+                answer = await client.get("/v1/unions/vn/progress", params={"scope": "program"})
+        except httpx.TransportError:
+            return {}
+        return dict(answer.json()["subtree"]) if answer.status_code == 200 else {}
+
+    async def wait_counted(self, timeout: float) -> None:
+        """Until aggregation has received every submission in its national figures."""
+        await poll(
+            self.national,
+            lambda got: got.get("received") == len(self.filed),
+            timeout,
+            f"{len(self.filed)} received nationally",
+        )
+
+    async def check_figures(self) -> None:
+        """Every union's figures for every scope the campaign touched are the expected ones."""
+        async with self.client("aggregation") as client:
+            slots = asyncio.Semaphore(16)
+
+            async def check(union: str, scope: str, want: Counter[str]) -> None:
+                async with slots:
+                    answer = await client.get(
+                        f"/v1/unions/{union}/progress", params={"scope": scope}
+                    )
+                got = answer.json()["subtree"]
+                assert {n: got[n] for n in FIGURES} == {n: want[n] for n in FIGURES}, (
+                    union,
+                    scope,
+                )
+
+            await asyncio.gather(
+                *(check(u, s, want) for (u, s), want in self.expected.figures.items())
+            )
+        self.checked["union figures"] = len(self.expected.figures)
+
+    async def verdicts(self) -> dict[str, tuple[str, str, str]]:
+        """client key → (submission id, verdict, best match id), from the national export."""
+        async with self.client("submission") as client:
+            answer = await client.get(
+                "/v1/exports/submissions",
+                params={"union": "vn"},
+                headers={"X-API-Key": self.portal_key},
+            )
+        rows = csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))
+        return {
+            r["client_key"]: (r["submission_id"], r["verdict"], r["best_match_id"]) for r in rows
+        }
+
+    async def check_flags(self, timeout: float) -> None:
+        """Dedup flagged exactly the injected copies, each with its original (or an earlier
+        copy of it) as the best match."""
+        seen = await poll(
+            self.verdicts,
+            lambda got: len(got) == len(self.filed) and all(v for _, v, _ in got.values()),
+            timeout,
+            "every submission screened",
+        )
+        by_verdict: dict[str, set[str]] = {}
+        for key, (_, verdict, _) in seen.items():
+            by_verdict.setdefault(verdict, set()).add(key)
+        for verdict, expected in (
+            ("exact_duplicate", self.expected.exact),
+            ("near_duplicate", self.expected.near),
+        ):
+            got = by_verdict.get(verdict, set())
+            assert got == expected, (verdict, "missed", expected - got, "extra", got - expected)
+        family = {key: self.expected.original.get(key, key) for key in seen}
+        ids = {submission_id: key for key, (submission_id, _, _) in seen.items()}
+        for key in self.expected.near:
+            match = ids[seen[key][2]]
+            assert family.get(match, match) == family[key], (key, match)
+        self.checked["verdicts"] = len(seen)
+
+    def expected_milestones(self) -> set[tuple[str, str, str]]:
+        """(union, scope, rule) of every milestone the campaign must fire."""
+        return expected_milestones(self.expected, self.reference, self.rules)
+
+    def delivered(self) -> Counter[tuple[str, str, str]]:
+        """How many distinct notices (by idempotency key) carried each milestone."""
+        notices = {r.idempotency_key: r.body for r in self.receiver.accepted}
+        return Counter(
+            (m["union_code"], m["scope"], m["rule_id"])
+            for body in notices.values()
+            for m in body["milestones"]
+        )
+
+    async def check_milestones(self, timeout: float) -> None:
+        """Every expected milestone arrived in exactly one notice, and no other."""
+        expected = self.expected_milestones()
+        assert expected, "the campaign must reach milestones to prove anything"
+        await poll(
+            lambda: asyncio.sleep(0, self.delivered()),
+            lambda got: set(got) >= expected,
+            timeout,
+            f"{len(expected)} milestones delivered",
+        )
+        async with self.client("notify") as client:
+            log = await poll(
+                lambda: client.get(
+                    f"/v1/subscriptions/{self.subscription_id}/deliveries",
+                    headers={"X-API-Key": self.notify_key},
+                ),
+                lambda r: (
+                    r.status_code == 200 and all(n["status"] == "delivered" for n in r.json())
+                ),
+                timeout,
+                "every notice delivered",
+            )
+        # Every notice is delivered: nothing more can arrive, so the count below is final.
+        assert {n["notification_id"] for n in log.json()} == {
+            r.idempotency_key for r in self.receiver.accepted
+        }
+        delivered = self.delivered()
+        assert set(delivered) == expected
+        assert all(n == 1 for n in delivered.values()), delivered
+        self.checked["milestones"] = len(expected)
+
+    async def check_dead_letters_empty(self) -> None:
+        """No message of the run ended in a dead-letter queue."""
+        depths = await queue_depths(self.broker_url, [q.dead_letter_name for q in ALL_QUEUES])
+        assert depths == dict.fromkeys(depths, 0)
+
+
+@asynccontextmanager
+async def campaign_run(
+    broker_url: str, folder: Path, count: int, seed: int
+) -> AsyncIterator[CampaignRun]:
+    """Start the four services on a reference whose targets and national milestones this
+    campaign reaches, subscribe a webhook receiver to every milestone, yield the run."""
+    filed = list(campaign(repository_reference(), count, seed=seed))
+    expected = expected_campaign(filed, repository_reference())
+    targets = small_targets(expected, repository_reference(), unions=3)
+    rules = write_reference(folder / "reference", targets, [count // 4, count // 2, count * 10])
+    reference = load_reference(folder / "reference")
+    run_dir = folder / "run"
+    run_dir.mkdir()
+    pipeline = Pipeline(
+        broker_url, run_dir, {**FAST, "SANGKIEN_REFERENCE_DIR": str(folder / "reference")}
+    )
+    pipeline.start()
+    try:
+        await pipeline.wait_ready()
+        portal_key = create_api_key(pipeline.database_env("submission"), name="e2e", scope="vn")
+        notify_key = create_api_key(
+            pipeline.database_env("notify"), name="e2e", scope="vn", service="notify"
+        )
+        secret = secrets.token_hex(16)
+        async with WebhookReceiver(secret) as receiver:
+            async with httpx.AsyncClient(base_url=pipeline["notify"].base_url) as client:
+                subscribed = await client.post(
+                    "/v1/subscriptions",
+                    json={
+                        "union_code": "vn",
+                        "reach": "subtree",
+                        "webhook": {"url": receiver.url, "secret": secret},
+                    },
+                    headers={"X-API-Key": notify_key},
+                )
+            assert subscribed.status_code == 201, subscribed.text
+            yield CampaignRun(
+                pipeline,
+                filed,
+                expected,
+                reference,
+                rules,
+                portal_key,
+                notify_key,
+                subscribed.json()["subscription_id"],
+                receiver,
+                broker_url,
+            )
+    finally:
+        pipeline.stop()
