@@ -113,13 +113,18 @@ async def _live(
         sending = asyncio.create_task(
             send_http(intake, key, filed, rate=plan.rate, progress=advance, retry_for=60)
         )
-        with Live(console=console, refresh_per_second=2) as live:
+        # A terminal gets a live view; a log file (not a terminal) a new frame every 10 seconds.
+        live = Live(console=console, refresh_per_second=2) if console.is_terminal else None
+        with live or contextlib.nullcontext():
             while True:
-                figures = await read_figures(progress, scopes)
-                live.update(render(figures, events, sent, plan.count))
+                view = render(await read_figures(progress, scopes), events, sent, plan.count)
+                if live is not None:
+                    live.update(view)
+                else:
+                    console.print(view)
                 if sending.done() and sending.exception() is not None:
                     raise sending.exception()  # type: ignore[misc]
-                await asyncio.sleep(1)
+                await asyncio.sleep(1 if live is not None else 10)
 
 
 @cli.command()

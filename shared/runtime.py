@@ -73,7 +73,6 @@ class Runtime:
         handle: Handler[M],
         *,
         on_contract_error: ContractErrorHandler | None = None,
-        serial: bool = False,
     ) -> None:
         """Consume one of this service's queues (see ``shared.messaging.consumer.subscribe``)."""
         subscribe(
@@ -85,7 +84,6 @@ class Runtime:
             handle,
             prefetch=self.settings.prefetch,
             on_contract_error=on_contract_error,
-            serial=serial,
         )
 
     def consume_in_batches(

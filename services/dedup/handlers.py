@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dedup.context import DedupContext
@@ -14,9 +16,6 @@ def register(ctx: DedupContext) -> None:
     """Subscribe this service's handlers to its queues."""
     runtime = ctx.runtime
 
-    async def on_received(session: AsyncSession, event: ReceivedV1) -> AfterCommit | None:
-        return await ctx.screener.screen(session, event)
-
     async def on_reviewed(session: AsyncSession, event: ReviewedV1) -> AfterCommit | None:
         if event.decision is ReviewDecision.NOT_DUPLICATE:
             await ctx.screener.dismiss(
@@ -24,5 +23,12 @@ def register(ctx: DedupContext) -> None:
             )
         return None
 
-    runtime.subscribe(DEDUP_RECEIVED, ReceivedV1, on_received, serial=True)
+    runtime.consume_in_batches(
+        DEDUP_RECEIVED,
+        ReceivedV1,
+        ctx.screener.screen_in_order,
+        max_batch=ctx.settings.dedup_batch,
+        linger=ctx.settings.dedup_linger_seconds,
+        lock=asyncio.Lock(),
+    )
     runtime.subscribe(DEDUP_REVIEWED, ReviewedV1, on_reviewed)

@@ -1,15 +1,19 @@
 """Screening one submission: the program's index, the texts of candidates, the verdict.
 
-The index lives in memory and holds exactly what the database holds: it is rebuilt from the
-``documents`` table at start-up (before any message is consumed) and a document is added only
-after its transaction has committed. Messages are screened one at a time, so every verdict is
-taken against every earlier committed submission of the program, and never against itself.
+The index lives in memory and holds what the database holds: it is rebuilt from the
+``documents`` table at start-up (before any message is consumed). Submissions are screened in
+queue order in micro-batches, one transaction each; a document enters the index as soon as it is
+screened, so the next one of the same batch is judged against it too. Should the batch's
+transaction fail, the next batch finds its documents missing from the database and rebuilds the
+index first (``settle``): every verdict is taken against every earlier stored submission of the
+program, and never against itself.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 import structlog
@@ -56,7 +60,9 @@ class Screener:
         self.params = params
         self.indexes: dict[str, Index] = {}
         self.cache = TextCache(cache_size)
+        self.cache_size = cache_size
         self.last_seq = 0  # the highest documents.seq the indexes hold
+        self.unconfirmed: set[str] = set()  # indexed in a transaction not yet known committed
 
     def index(self, program: str) -> Index:
         """The index of ``program``."""
@@ -69,6 +75,30 @@ class Screener:
             count = await self.catch_up(session)
         log.info("index_rebuilt", documents=count, seconds=round(time.perf_counter() - started, 2))
         return count
+
+    async def settle(self, session: AsyncSession) -> None:
+        """Make sure the indexes hold nothing a rolled-back transaction screened: if a document
+        indexed before is not stored, start over from the database."""
+        if not self.unconfirmed:
+            return
+        unconfirmed, self.unconfirmed = self.unconfirmed, set()
+        stored = await session.scalar(
+            sa.select(sa.func.count()).where(documents.c.submission_id.in_(unconfirmed))
+        )
+        if stored != len(unconfirmed):
+            log.warning("index_rebuilt_after_rollback", lost=len(unconfirmed) - (stored or 0))
+            self.indexes.clear()
+            self.cache = TextCache(self.cache_size)
+            self.last_seq = 0
+            await self.catch_up(session)
+
+    async def screen_in_order(self, session: AsyncSession, events: Sequence[ReceivedV1]) -> None:
+        """Screen a batch in order, each against the ones before it (in this transaction too)."""
+        await self.settle(session)
+        for event in events:
+            index_it = await self.screen(session, event)
+            index_it()
+            self.unconfirmed.add(event.submission_id)
 
     async def catch_up(self, session: AsyncSession) -> int:
         """Index the documents stored since the indexes were last in step with the database

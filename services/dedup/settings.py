@@ -25,6 +25,14 @@ class DedupSettings(CommonSettings):
         le=1,
         description="Weight of containment against Jaccard (catches truncated/extended copies).",
     )
+    dedup_batch: int = Field(
+        200,
+        ge=1,
+        description="Most submissions screened in one transaction (one micro-batch, in order).",
+    )
+    dedup_linger_seconds: float = Field(
+        0.02, ge=0, description="How long a micro-batch waits to fill before it is screened."
+    )
     dedup_text_cache: int = Field(
         200_000, ge=0, description="Matching keys of recent documents kept in memory."
     )

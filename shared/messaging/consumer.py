@@ -137,20 +137,12 @@ def subscribe(
     *,
     prefetch: int,
     on_contract_error: ContractErrorHandler | None = None,
-    serial: bool = False,
 ) -> None:
-    """Consume ``spec``'s queue as ``model`` messages, applying each once through ``handle``.
-
-    ``serial`` applies one message at a time in the queue's order, commit included, for handlers
-    whose answer depends on every message before: the broker then hands over one message at a
-    time (prefetch 1). A lock would not do: aio-pika runs each delivery in its own task, and
-    tasks need not reach a lock in delivery order, so a copy could be screened before the
-    original it copies.
-    """
+    """Consume ``spec``'s queue as ``model`` messages, applying each once through ``handle``."""
 
     @broker.subscriber(
         spec.queue(),
-        channel=Channel(prefetch_count=1 if serial else prefetch),
+        channel=Channel(prefetch_count=prefetch),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=_raw_body,
         title=spec.name,

@@ -127,7 +127,7 @@ async def declare_topology(url: str) -> None:
     On a connection of its own, not through a service's FastStream broker: FastStream caches a
     declared queue with the channel that declared it, and a subscriber of that queue would then
     consume on that channel, without its own prefetch (every message at once, in concurrent
-    tasks: unbounded, and out of order for the serial consumers).
+    tasks: unbounded, and in no guaranteed order).
     """
     connection = await aio_pika.connect(url)
     async with connection:

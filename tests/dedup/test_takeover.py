@@ -12,6 +12,7 @@ from pipeline.texts import initiative
 from services.dedup.context import MIGRATIONS
 from services.dedup.matching import MatchingParameters
 from services.dedup.screening import Screener
+from services.dedup.store import documents
 from shared.db import make_engine, make_sessionmaker, migrate
 from tests.support.events import received
 
@@ -37,3 +38,26 @@ async def test_standby_catches_up_before_screening(tmp_path: Path) -> None:
         verdict, best = screened.one()
     await engine.dispose()
     assert (verdict, best) == ("near_duplicate", original.submission_id)
+
+
+async def test_a_rolled_back_batch_leaves_nothing_behind_in_the_index(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'dedup.sqlite3'}")
+    await migrate(engine, MIGRATIONS)
+    sessions = make_sessionmaker(engine)
+    screener = Screener(MatchingParameters(), cache_size=10)
+    text = initiative(random.Random(7))
+    lost, first, second = (received(text) for _ in range(3))
+    async with sessions() as session:
+        await session.begin()
+        await screener.screen_in_order(session, [lost])  # its commit fails, say
+        await session.rollback()
+    async with sessions() as session, session.begin():
+        await screener.screen_in_order(session, [first, second])
+
+    async with sessions() as session:
+        verdicts = dict(
+            (await session.execute(sa.select(documents.c.submission_id, documents.c.verdict))).all()
+        )
+    # Not a copy of the lost one (never stored); the second is a copy of the first, same batch.
+    assert verdicts == {first.submission_id: "unique", second.submission_id: "exact_duplicate"}
+    await engine.dispose()

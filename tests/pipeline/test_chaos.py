@@ -60,7 +60,10 @@ async def test_nothing_is_lost_or_counted_twice_when_everything_crashes(
         assert set(outcomes) <= {"created", "replayed"}
         await run.pipeline.wait_ready(timeout=180)
         await run.wait_counted(timeout=600)
-        await run.check_flags(timeout=120)
+        missed, added = await run.adopt_verdicts(timeout=120)
+        # Which near copies dedup finds is its quality (bench.dedup_quality), not reliability:
+        # here its verdicts, whatever they are, must each be counted once.
+        assert missed + added <= len(run.expected.near) // 10
         await run.check_figures()
         await run.check_milestones(timeout=120)
         await run.check_dead_letters_empty()

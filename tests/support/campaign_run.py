@@ -113,15 +113,34 @@ class CampaignRun:
             r["client_key"]: (r["submission_id"], r["verdict"], r["best_match_id"]) for r in rows
         }
 
-    async def check_flags(self, timeout: float) -> None:
-        """Dedup flagged exactly the injected copies, each with its original (or an earlier
-        copy of it) as the best match."""
-        seen = await poll(
+    async def screened(self, timeout: float) -> dict[str, tuple[str, str, str]]:
+        """The verdicts, once every submission has one."""
+        seen: dict[str, tuple[str, str, str]] = await poll(
             self.verdicts,
             lambda got: len(got) == len(self.filed) and all(v for _, v, _ in got.values()),
             timeout,
             "every submission screened",
         )
+        return seen
+
+    async def adopt_verdicts(self, timeout: float) -> tuple[int, int]:
+        """Expect the figures dedup's actual verdicts give (what reliability is about: each
+        submission counted once, as screened), after checking that the exact copies are the
+        injected ones; returns how many near copies dedup missed and how many it added."""
+        seen = await self.screened(timeout)
+        exact = {key for key, (_, verdict, _) in seen.items() if verdict == "exact_duplicate"}
+        near = {key for key, (_, verdict, _) in seen.items() if verdict == "near_duplicate"}
+        assert exact == self.expected.exact, exact ^ self.expected.exact
+        self.expected = expected_campaign(
+            self.filed, self.reference, {key: verdict for key, (_, verdict, _) in seen.items()}
+        )
+        injected = self.expected.near
+        return len(injected - near), len(near - injected)
+
+    async def check_flags(self, timeout: float) -> None:
+        """Dedup flagged exactly the injected copies, each with its original (or an earlier
+        copy of it) as the best match."""
+        seen = await self.screened(timeout)
         by_verdict: dict[str, set[str]] = {}
         for key, (_, verdict, _) in seen.items():
             by_verdict.setdefault(verdict, set()).add(key)

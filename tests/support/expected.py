@@ -52,15 +52,23 @@ def scope_of(filed: Filed, reference: ReferenceData) -> str:
     return phase.code
 
 
-def expected_campaign(filed: list[Filed], reference: ReferenceData) -> Campaign:
-    """Every union's figures after ``filed``, nobody having reviewed anything."""
+def expected_campaign(
+    filed: list[Filed], reference: ReferenceData, verdicts: dict[str, str] | None = None
+) -> Campaign:
+    """Every union's figures after ``filed``, nobody having reviewed anything: with the copies
+    the simulator injected as dedup's verdicts, or with ``verdicts`` (client key → verdict)."""
     figures: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for item in filed:
-        counted = not item.exact_duplicate
+        if verdicts is None:
+            counted = not item.exact_duplicate
+            flagged = item.copy_of is not None and counted
+        else:
+            counted = verdicts[item.client_key] != "exact_duplicate"
+            flagged = verdicts[item.client_key] == "near_duplicate"
         add = Counter(
             received=1,
             counted=int(counted),
-            flagged=int(item.copy_of is not None and counted),
+            flagged=int(flagged),
             excluded=int(not counted),
             benefit_vnd=item.draft["benefit_vnd"] if counted else 0,
         )
