@@ -42,7 +42,7 @@ def main() -> None:
 
 
 @dataclass(frozen=True)
-class Campaign:
+class CampaignPlan:
     """The simulated campaign the run command feeds after its demo."""
 
     count: int
@@ -55,7 +55,7 @@ async def _run(
     broker_url: str,
     run_dir: Path,
     first_port: int,
-    plan: Campaign | None,
+    plan: CampaignPlan | None,
 ) -> None:
     pipeline = Pipeline(broker_url, run_dir, first_port=first_port)
     main = asyncio.current_task()
@@ -91,7 +91,7 @@ async def _run(
 
 
 async def _live(
-    console: Console, pipeline: Pipeline, key: str, broker_url: str, plan: Campaign
+    console: Console, pipeline: Pipeline, key: str, broker_url: str, plan: CampaignPlan
 ) -> None:
     """Feed the simulated campaign and show the live view until it is all sent, then keep
     showing it until Ctrl-C."""
@@ -132,8 +132,7 @@ def run(
     broker_url: Annotated[
         str | None, typer.Option(help="Use this broker instead of a private one.")
     ] = None,
-    run_dir: Annotated[Path, typer.Option(help="Where databases and logs go.")] = REPO_ROOT
-    / ".run",
+    run_dir: Annotated[Path, typer.Option(help="Where databases and logs go.")] = DEFAULT_RUN_DIR,
     first_port: Annotated[int, typer.Option(help="HTTP port of the first service.")] = 8000,
     exit_after_demo: Annotated[bool, typer.Option(help="Stop after the demo.")] = False,
     count: Annotated[int, typer.Option(help="Submissions of the simulated campaign.")] = 1_000_000,
@@ -155,7 +154,7 @@ def run(
         )
     try:
         with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-            plan = None if exit_after_demo else Campaign(count, rate, seed)
+            plan = None if exit_after_demo else CampaignPlan(count, rate, seed)
             asyncio.run(_run(console, broker_url, run_dir, first_port, plan))
     finally:
         if started_broker:

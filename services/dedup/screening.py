@@ -23,7 +23,6 @@ from services.dedup.matching import Index, Match, MatchingParameters, document_t
 from services.dedup.store import dismissed_pairs, documents
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.submission import ReceivedV1, ScreenedV1
-from shared.messaging.consumer import AfterCommit
 from shared.messaging.outbox import add_to_outbox
 
 log = structlog.get_logger(__name__)
@@ -95,9 +94,9 @@ class Screener:
     async def screen_in_order(self, session: AsyncSession, events: Sequence[ReceivedV1]) -> None:
         """Screen a batch in order, each against the ones before it (in this transaction too)."""
         await self.settle(session)
+        await self.catch_up(session)
         for event in events:
-            index_it = await self.screen(session, event)
-            index_it()
+            await self._screen(session, event)
             self.unconfirmed.add(event.submission_id)
 
     async def catch_up(self, session: AsyncSession) -> int:
@@ -126,9 +125,8 @@ class Screener:
             count += len(chunk)
         return count
 
-    async def screen(self, session: AsyncSession, event: ReceivedV1) -> AfterCommit:
-        """Judge ``event``, store the verdict and its event; index it once committed."""
-        await self.catch_up(session)
+    async def _screen(self, session: AsyncSession, event: ReceivedV1) -> None:
+        """Judge ``event``, store the verdict and its event, and index it."""
         key = document_text(event.title, event.situation, event.solution, event.effect)
         index = self.index(event.program)
         dismissed = frozenset(
@@ -161,14 +159,12 @@ class Screener:
         await add_to_outbox(session, self._event(event, match, same_union, same_author))
 
         seq = inserted.inserted_primary_key[0]  # type: ignore[attr-defined]
-
-        def index_it() -> None:
-            self.cache.put(event.submission_id, key)
-            if seq == self.last_seq + 1:  # otherwise others wrote in between: catch_up adds it
-                index.add(event.submission_id, probe)
-                self.last_seq = seq
-
-        return index_it
+        self.cache.put(event.submission_id, key)
+        if seq == self.last_seq + 1:
+            index.add(event.submission_id, probe)
+            self.last_seq = seq
+        else:  # a gap: another instance wrote meanwhile (a takeover); catch_up adds both
+            await self.catch_up(session)
 
     async def dismiss(
         self, session: AsyncSession, submission_id: str, other_id: str | None, review_id: str

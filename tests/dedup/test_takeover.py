@@ -26,11 +26,10 @@ async def test_standby_catches_up_before_screening(tmp_path: Path) -> None:
     rng = random.Random(31)
     original = received(initiative(rng))
     async with sessions() as session, session.begin():
-        after_commit = await active.screen(session, original)
-    after_commit()
+        await active.screen_in_order(session, [original])
     copy = received(edit_words(rng, 0.05)(initiative(random.Random(31))))
     async with sessions() as session, session.begin():
-        await standby.screen(session, copy)
+        await standby.screen_in_order(session, [copy])
         screened = await session.execute(
             sa.text("SELECT verdict, best_match_id FROM documents WHERE submission_id = :id"),
             {"id": copy.submission_id},
