@@ -75,13 +75,9 @@ def _phase(ctx: Ctx, phase: str | None) -> str | None:
     return phase
 
 
-async def _trail(ctx: Ctx, submission_id: str) -> list[ReviewView]:
+async def _reviews(ctx: Ctx, *where: sa.ColumnElement[bool]) -> list[ReviewView]:
     async with ctx.runtime.sessions() as session:
-        rows = await session.execute(
-            sa.select(reviews)
-            .where(reviews.c.submission_id == submission_id)
-            .order_by(reviews.c.sequence)
-        )
+        rows = await session.execute(sa.select(reviews).where(*where).order_by(reviews.c.sequence))
     return [ReviewView.from_row(row) for row in rows]
 
 
@@ -117,7 +113,7 @@ async def decide(submission_id: str, body: DecisionBody, ctx: Ctx, who: Client) 
             raise ApiError(status, "decision", refused.refusal.value, refused.message) from None
     REVIEWS_DECIDED.labels(body.decision.value, "recorded").inc()
     ctx.runtime.relay.wake()
-    [recorded] = [r for r in await _trail(ctx, submission_id) if r.review_id == review_id]
+    [recorded] = await _reviews(ctx, reviews.c.review_id == review_id)
     return recorded
 
 
@@ -130,7 +126,7 @@ async def trail(submission_id: str, ctx: Ctx, who: Client) -> list[ReviewView]:
     """Every decision on a submission, oldest first."""
     async with ctx.runtime.sessions() as session:
         await covered_submission(session, ctx, who, submission_id)
-    return await _trail(ctx, submission_id)
+    return await _reviews(ctx, reviews.c.submission_id == submission_id)
 
 
 @router.get("/reviews/queue", response_model=QueuePage, responses={403: {}, 404: {}, 422: {}})

@@ -175,7 +175,7 @@ class CampaignRun:
         expected = self.expected_milestones()
         assert expected, "the campaign must reach milestones to prove anything"
         await poll(
-            lambda: asyncio.sleep(0, self.delivered()),
+            self.delivered,
             lambda got: set(got) >= expected,
             timeout,
             f"{len(expected)} milestones delivered",
