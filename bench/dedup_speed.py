@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import queue
 import random
 import resource
 import sqlite3
@@ -167,9 +168,15 @@ def _child(target: Any, *args: Any) -> dict[str, Any]:
     out = context.Queue()
     process = context.Process(target=target, args=(*args, out))
     process.start()
-    result: dict[str, Any] = out.get()
-    process.join()
-    return result
+    while True:
+        try:
+            result: dict[str, Any] = out.get(timeout=1)
+        except queue.Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"{target.__name__} exited with {process.exitcode}") from None
+            continue
+        process.join()
+        return result
 
 
 def main(
