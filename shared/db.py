@@ -83,11 +83,12 @@ def _alembic_config(script_location: Path, connection: Connection) -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine, script_location: Path) -> None:
-    """Bring the service's schema to the newest migration (idempotent, run at start-up)."""
+async def migrate(engine: AsyncEngine, script_location: Path, revision: str = "head") -> None:
+    """Bring the service's schema to ``revision``, the newest by default (idempotent, run at
+    start-up)."""
     async with engine.begin() as connection:
         await connection.run_sync(
-            lambda sync: command.upgrade(_alembic_config(script_location, sync), "head")
+            lambda sync: command.upgrade(_alembic_config(script_location, sync), revision)
         )
 
 

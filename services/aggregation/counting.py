@@ -203,7 +203,9 @@ class Changes:
         self.tallies[key][5] += change
         if key[2] is Reach.OWN:
             # The subtree row of the same union is republished whenever its own row changes.
-            self.tallies.setdefault((key[0], key[1], Reach.SUBTREE), _six_zeros())
+            subtree = (key[0], key[1], Reach.SUBTREE)
+            if subtree not in self.tallies:
+                self.tallies[subtree] = _six_zeros()
 
 
 def _add(rows: defaultdict[TallyKey, list[int]], key: TallyKey, change: Sequence[int]) -> None:
