@@ -35,20 +35,20 @@ def coverage_changes(
     ``tallies_before`` maps (author, scope) → {union: counted submissions} as stored before the
     batch; ``changes.authors`` holds the batch's changes of those numbers.
     """
-    after: dict[tuple[str, str], dict[str, int]] = {
-        key: dict(unions) for key, unions in tallies_before.items()
-    }
+    after: dict[tuple[str, str], dict[str, int]] = {}
     new_rows: dict[tuple[str, str, str], int] = {}
     for (author, scope, union), change in changes.authors.items():
-        unions = after.setdefault((author, scope), {})
+        unions = after.get((author, scope))
+        if unions is None:
+            unions = after[(author, scope)] = dict(tallies_before.get((author, scope), {}))
         unions[union] = unions.get(union, 0) + change
         new_rows[(author, scope, union)] = unions[union]
     for (author, scope), unions in after.items():
-        before_unions = tallies_before.get((author, scope), {})
-        was = covered({u for u, n in before_unions.items() if n > 0}, path_of)
-        now = covered({u for u, n in unions.items() if n > 0}, path_of)
-        for union, reach in now - was:
-            changes.add_distinct_authors((union, scope, reach), +1)
-        for union, reach in was - now:
-            changes.add_distinct_authors((union, scope, reach), -1)
+        was_in = {u for u, n in tallies_before.get((author, scope), {}).items() if n > 0}
+        now_in = {u for u, n in unions.items() if n > 0}
+        if was_in == now_in:
+            continue
+        was, now = covered(was_in, path_of), covered(now_in, path_of)
+        for union, reach in now ^ was:
+            changes.add_distinct_authors((union, scope, reach), +1 if (union, reach) in now else -1)
     return new_rows

@@ -9,7 +9,7 @@ of standings) end in the same figures.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -76,8 +76,9 @@ class SubmissionState:
         return standing_of(self.verdict, self.decision)
 
     @classmethod
-    def from_facts(cls, facts: CountingFacts) -> SubmissionState:
-        """A fresh record from the facts every submission event carries."""
+    def from_facts(cls, facts: CountingFacts, verdict: Verdict | None = None) -> SubmissionState:
+        """A fresh record from the facts every submission event carries (and its verdict, when
+        the event is the screening)."""
         path = tuple(facts.union_path)
         if not path or path[-1] != facts.union_code:
             path = (*path, facts.union_code)
@@ -89,11 +90,14 @@ class SubmissionState:
             local_date=facts.local_date,
             benefit_vnd=facts.benefit_vnd,
             author_key=facts.author_key,
+            verdict=verdict,
         )
 
 
 def apply_event(state: SubmissionState | None, event: ScreenedV1 | ReviewedV1) -> SubmissionState:
     """The record after ``event``; the first verdict and the highest-sequence review win."""
+    if isinstance(event, ScreenedV1) and state is None:
+        return SubmissionState.from_facts(event, event.verdict)
     current = state or SubmissionState.from_facts(event)
     if isinstance(event, ScreenedV1):
         if current.verdict is None:
@@ -116,24 +120,15 @@ class Figures:
     distinct_authors: int = 0
 
 
-def contribution(state: SubmissionState | None) -> Figures:
-    """What one submission adds to its unions' counters (distinct authors aside)."""
+def contribution(state: SubmissionState | None) -> tuple[int, int, int, int, int]:
+    """What one submission adds to its unions' counters (distinct authors aside): received,
+    counted, flagged, excluded and benefit, as a plain tuple (this runs for every submission)."""
     if state is None:
-        return Figures()
-    standing = state.standing
-    counted = standing is not Standing.EXCLUDED
-    return Figures(
-        received=1,
-        counted=int(counted),
-        flagged=int(standing is Standing.FLAGGED),
-        excluded=int(not counted),
-        benefit_vnd=state.benefit_vnd if counted else 0,
-    )
-
-
-def is_counted(state: SubmissionState | None) -> bool:
-    """Whether the submission is in the count (provisionally or not)."""
-    return state is not None and state.standing is not Standing.EXCLUDED
+        return (0, 0, 0, 0, 0)
+    standing = standing_of(state.verdict, state.decision)
+    if standing is Standing.EXCLUDED:
+        return (1, 0, 0, 1, 0)
+    return (1, 1, int(standing is Standing.FLAGGED), 0, state.benefit_vnd)
 
 
 class Reach(StrEnum):
@@ -174,29 +169,37 @@ class Changes:
         """Record one submission moving from ``before`` to ``after``: its own union's row and
         the subtree rows of the union and every ancestor, in both scopes."""
         new, old = contribution(after), contribution(before)
-        change = (
-            new.received - old.received,
-            new.counted - old.counted,
-            new.flagged - old.flagged,
-            new.excluded - old.excluded,
-            new.benefit_vnd - old.benefit_vnd,
-        )
-        if not any(change):
+        received = new[0] - old[0]
+        counted = new[1] - old[1]
+        flagged = new[2] - old[2]
+        excluded = new[3] - old[3]
+        benefit = new[4] - old[4]
+        if not (received or counted or flagged or excluded or benefit):
             return
-        counted_delta = int(is_counted(after)) - int(is_counted(before))
-        day = after.local_date
+        # Runs for every submission of every batch: the row updates are written out in full.
+        tallies, latest_on, day = self.tallies, self.latest_on, after.local_date
         for scope in (after.phase, PROGRAM_SCOPE):
-            _add(self.tallies, (after.union_code, scope, Reach.OWN), change)
+            own = tallies[(after.union_code, scope, Reach.OWN)]
+            own[0] += received
+            own[1] += counted
+            own[2] += flagged
+            own[3] += excluded
+            own[4] += benefit
             for ancestor in after.union_path:
                 key = (ancestor, scope, Reach.SUBTREE)
-                _add(self.tallies, key, change)
-                if day > self.latest_on.get(key, date.min):
-                    self.latest_on[key] = day
-            if counted_delta:
-                self.authors[(after.author_key, scope, after.union_code)] += counted_delta
-        if counted_delta:
+                row = tallies[key]
+                row[0] += received
+                row[1] += counted
+                row[2] += flagged
+                row[3] += excluded
+                row[4] += benefit
+                if day > latest_on.get(key, date.min):
+                    latest_on[key] = day
+            if counted:
+                self.authors[(after.author_key, scope, after.union_code)] += counted
+        if counted:
             for ancestor in after.union_path:
-                self.daily[(ancestor, day)] += counted_delta
+                self.daily[(ancestor, day)] += counted
 
     def add_distinct_authors(self, key: TallyKey, change: int) -> None:
         """Record a change of a row's distinct authors (see ``authors.coverage_changes``)."""
@@ -206,15 +209,6 @@ class Changes:
             subtree = (key[0], key[1], Reach.SUBTREE)
             if subtree not in self.tallies:
                 self.tallies[subtree] = _six_zeros()
-
-
-def _add(rows: defaultdict[TallyKey, list[int]], key: TallyKey, change: Sequence[int]) -> None:
-    row = rows[key]
-    row[0] += change[0]
-    row[1] += change[1]
-    row[2] += change[2]
-    row[3] += change[3]
-    row[4] += change[4]
 
 
 def transitions(
