@@ -14,18 +14,33 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.dedup.matching import Index, Match, MatchingParameters, document_text, exact_hash
+from services.dedup.matching import (
+    Index,
+    Match,
+    MatchingParameters,
+    Probe,
+    document_text,
+    exact_hash,
+)
 from services.dedup.store import dismissed_pairs, documents
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.submission import ReceivedV1, ScreenedV1
 from shared.messaging.outbox import add_to_outbox
 
 log = structlog.get_logger(__name__)
+
+
+class Filer(NamedTuple):
+    """Who filed a stored submission."""
+
+    union_code: str
+    author_key: str
 
 
 class TextCache:
@@ -92,12 +107,32 @@ class Screener:
             await self.catch_up(session)
 
     async def screen_in_order(self, session: AsyncSession, events: Sequence[ReceivedV1]) -> None:
-        """Screen a batch in order, each against the ones before it (in this transaction too)."""
+        """Screen a batch in order, each against the ones before it (in this transaction too).
+
+        What does not depend on the order (reviewers' dismissals, the matches' unions and
+        authors, the events to publish) is read or written once for the whole batch.
+        """
         await self.settle(session)
         await self.catch_up(session)
-        for event in events:
-            await self._screen(session, event)
+        probes = [
+            self.index(e.program).probe(document_text(e.title, e.situation, e.solution, e.effect))
+            for e in events
+        ]
+        dismissed = await self._dismissed(session, {probe.digest for probe in probes})
+        matches = []
+        for event, probe in zip(events, probes, strict=True):
+            matches.append(
+                await self._screen(session, event, probe, dismissed.get(probe.digest, frozenset()))
+            )
             self.unconfirmed.add(event.submission_id)
+        filers = await self._filers(session, {m.best_match for m in matches if m.best_match})
+        await add_to_outbox(
+            session,
+            *(
+                self._event(event, match, filers.get(match.best_match or ""))
+                for event, match in zip(events, matches, strict=True)
+            ),
+        )
 
     async def catch_up(self, session: AsyncSession) -> int:
         """Index the documents stored since the indexes were last in step with the database
@@ -125,29 +160,21 @@ class Screener:
             count += len(chunk)
         return count
 
-    async def _screen(self, session: AsyncSession, event: ReceivedV1) -> None:
-        """Judge ``event``, store the verdict and its event, and index it."""
-        key = document_text(event.title, event.situation, event.solution, event.effect)
+    async def _screen(
+        self, session: AsyncSession, event: ReceivedV1, probe: Probe, dismissed: frozenset[str]
+    ) -> Match:
+        """Judge ``event``, store its document and verdict, and index it."""
         index = self.index(event.program)
-        dismissed = frozenset(
-            await session.scalars(
-                sa.select(dismissed_pairs.c.other_id).where(
-                    dismissed_pairs.c.text_hash == exact_hash(key)
-                )
-            )
-        )
         excluded = dismissed | {event.submission_id}
-        probe = index.probe(key)
         texts = await self._texts(session, index.shortlist(probe, excluded))
         match = index.screen(event.submission_id, probe, texts, dismissed)
-        same_union, same_author = await self._relation(session, event, match)
         inserted = await session.execute(
             documents.insert().values(
                 submission_id=event.submission_id,
                 program=event.program,
                 union_code=event.union_code,
                 author_key=event.author_key,
-                matching_key=key,
+                matching_key=probe.key,
                 signature=probe.stored_signature(),
                 verdict=match.verdict.value,
                 score=match.score,
@@ -156,15 +183,27 @@ class Screener:
                 screened_at=utc_now(),
             )
         )
-        await add_to_outbox(session, self._event(event, match, same_union, same_author))
-
         seq = inserted.inserted_primary_key[0]  # type: ignore[attr-defined]
-        self.cache.put(event.submission_id, key)
+        self.cache.put(event.submission_id, probe.key)
         if seq == self.last_seq + 1:
             index.add(event.submission_id, probe)
             self.last_seq = seq
         else:  # a gap: another instance wrote meanwhile (a takeover); catch_up adds both
             await self.catch_up(session)
+        return match
+
+    @staticmethod
+    async def _dismissed(session: AsyncSession, text_hashes: set[str]) -> dict[str, frozenset[str]]:
+        """The submissions reviewers said each of these texts is not a copy of."""
+        found: dict[str, set[str]] = {}
+        rows = await session.execute(
+            sa.select(dismissed_pairs.c.text_hash, dismissed_pairs.c.other_id).where(
+                dismissed_pairs.c.text_hash.in_(text_hashes)
+            )
+        )
+        for text_hash, other_id in rows:
+            found.setdefault(text_hash, set()).add(other_id)
+        return {text_hash: frozenset(others) for text_hash, others in found.items()}
 
     async def dismiss(
         self, session: AsyncSession, submission_id: str, other_id: str | None, review_id: str
@@ -221,19 +260,19 @@ class Screener:
                 self.cache.put(submission_id, key)
         return texts
 
-    async def _relation(
-        self, session: AsyncSession, event: ReceivedV1, match: Match
-    ) -> tuple[bool, bool]:
-        if match.best_match is None:
-            return False, False
-        row = await self._document(session, match.best_match)
-        if row is None:
-            return False, False
-        return row.union_code == event.union_code, row.author_key == event.author_key
+    @staticmethod
+    async def _filers(session: AsyncSession, submission_ids: set[str]) -> dict[str, Filer]:
+        """The union and author of each of these stored submissions."""
+        if not submission_ids:
+            return {}
+        rows = await session.execute(
+            sa.select(
+                documents.c.submission_id, documents.c.union_code, documents.c.author_key
+            ).where(documents.c.submission_id.in_(submission_ids))
+        )
+        return {row.submission_id: Filer(row.union_code, row.author_key) for row in rows}
 
-    def _event(
-        self, event: ReceivedV1, match: Match, same_union: bool, same_author: bool
-    ) -> ScreenedV1:
+    def _event(self, event: ReceivedV1, match: Match, match_filer: Filer | None) -> ScreenedV1:
         return ScreenedV1(
             message_id=derived_message_id(event.submission_id, ScreenedV1.routing_key()),
             correlation_id=event.correlation_id,
@@ -243,7 +282,7 @@ class Screener:
             score=match.score,
             best_match_id=match.best_match,
             candidates=list(match.candidates),
-            same_union=same_union,
-            same_author=same_author,
+            same_union=match_filer is not None and match_filer.union_code == event.union_code,
+            same_author=match_filer is not None and match_filer.author_key == event.author_key,
             method_version=self.params.version,
         )

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.context import NotifyContext
 from services.notify.milestones import record
 from shared.contracts.progress import ProgressUpdatedV1
-from shared.messaging.consumer import AfterCommit
 from shared.messaging.topology import NOTIFY_PROGRESS
 
 
 def register(ctx: NotifyContext) -> None:
-    """Subscribe to the progress snapshots."""
+    """Consume the progress snapshots in micro-batches, in queue order.
 
-    async def on_progress(session: AsyncSession, event: ProgressUpdatedV1) -> AfterCommit | None:
-        await record(session, event, rules=ctx.rules, tree=ctx.reference.tree)
-        return None
+    Aggregation publishes hundreds of snapshots a second at its shortest interval; one
+    transaction and one acknowledgement per batch (instead of per snapshot) keep up with them.
+    """
 
-    ctx.runtime.subscribe(NOTIFY_PROGRESS, ProgressUpdatedV1, on_progress)
+    async def on_progress(session: AsyncSession, snapshots: Sequence[ProgressUpdatedV1]) -> None:
+        for snapshot in snapshots:
+            await record(session, snapshot, rules=ctx.rules, tree=ctx.reference.tree)
+
+    ctx.runtime.consume_in_batches(
+        NOTIFY_PROGRESS,
+        ProgressUpdatedV1,
+        on_progress,
+        max_batch=ctx.settings.notify_batch,
+        linger=ctx.settings.notify_linger_seconds,
+        lock=asyncio.Lock(),
+    )

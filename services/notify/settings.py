@@ -21,6 +21,12 @@ class NotifySettings(CommonSettings):
         """The rules file in effect."""
         return self.notify_rules or self.reference_dir / "milestones.yaml"
 
+    notify_batch: int = Field(
+        500, ge=1, description="Most progress snapshots applied in one transaction (micro-batch)."
+    )
+    notify_linger_seconds: float = Field(
+        0.05, ge=0, description="How long a micro-batch of snapshots waits to fill."
+    )
     notify_digest_seconds: float = Field(
         5.0,
         ge=0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
@@ -13,15 +12,9 @@ from pipeline.tap import Tap
 from shared.polling import poll
 from tests.support.broker import PrivateRabbit
 from tests.support.events import facts, screened
+from tests.support.metrics import consumed
 
 QUEUE = "aggregation.submission.screened.v1"
-
-
-def consumed(metrics: str, outcome: str) -> float:
-    """``sangkien_messages_consumed_total`` of the screened queue for ``outcome``."""
-    pattern = rf'sangkien_messages_consumed_total{{outcome="{outcome}",queue="{QUEUE}"}} (\S+)'
-    found = re.search(pattern, metrics)
-    return float(found.group(1)) if found else 0.0
 
 
 async def test_redelivery_after_sigkill_between_commit_and_ack_does_not_double_count(
@@ -66,16 +59,14 @@ async def test_redelivery_after_sigkill_between_commit_and_ack_does_not_double_c
         async with httpx.AsyncClient(base_url=restarted.base_url) as http:
             metrics = await poll(
                 lambda: http.get("/metrics"),
-                lambda r: (
-                    consumed(r.text, "duplicate") + consumed(r.text, "processed") == len(events)
-                ),
+                lambda r: consumed(r.text, QUEUE, "duplicate", "processed") == len(events),
                 30,
                 "every redelivery handled",
             )
             figures = (await http.get("/v1/unions/vn/progress")).json()["subtree"]
         assert figures["received"] == figures["counted"] == len(events)
-        assert consumed(metrics.text, "duplicate") == committed  # redelivered, seen, skipped
-        assert consumed(metrics.text, "processed") == len(events) - committed
+        assert consumed(metrics.text, QUEUE, "duplicate") == committed  # redelivered, seen, skipped
+        assert consumed(metrics.text, QUEUE, "processed") == len(events) - committed
     finally:
         holding.kill()
         restarted.terminate()
