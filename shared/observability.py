@@ -101,7 +101,9 @@ MESSAGES_CONSUMED = Counter(
     ["queue", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
-    "sangkien_handler_seconds", "Time to handle one message, by queue.", ["queue"]
+    "sangkien_handler_seconds",
+    "Time to handle one message (a whole micro-batch, on batch consumers), by queue.",
+    ["queue"],
 )
 OUTBOX_PUBLISHED = Counter(
     "sangkien_outbox_published_total", "Events published by the outbox relay.", ["event"]
