@@ -129,7 +129,9 @@ class Screener:
         await add_to_outbox(
             session,
             *(
-                self._event(event, match, filers.get(match.best_match or ""))
+                self._event(
+                    event, match, filers.get(match.best_match) if match.best_match else None
+                )
                 for event, match in zip(events, matches, strict=True)
             ),
         )

@@ -1,8 +1,8 @@
 """On SQLite, keep the counter tables clustered by their primary keys (WITHOUT ROWID).
 
 A rowid table with a text primary key is two B-trees, the rows and the key's index, so every
-upsert of a counter row wrote both. Clustered by the key, it writes one: the batch's commit does
-about half the page writes. PostgreSQL is left as it is.
+upsert of a counter row wrote both. Clustered by the key, it writes one, and a batch's commit
+has fewer pages to write. PostgreSQL is left as it is.
 
 Revision ID: 0002
 Revises: 0001
