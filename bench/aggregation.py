@@ -7,8 +7,9 @@ where they land both in the aggregation queue and in a plain queue, then measure
 
 - baseline: aio-pika consuming the plain queue, acking every 500 with ``multiple`` (the fastest
   way the same client library takes these messages off this broker);
-- the aggregation service (a real process, SQLite or PostgreSQL) applying the same events, from
-  ready until the progress API shows all of them counted.
+- the aggregation service (a real process and its ledger process, SQLite or PostgreSQL) applying
+  the same events, from ready until the progress API shows all of them counted. Its peak RSS is
+  summed over the service's processes.
 """
 
 from __future__ import annotations
@@ -147,10 +148,13 @@ class Applied:
 
 
 def _rss_mib(pid: int) -> float:
+    """Peak resident memory of ``pid`` and its child processes (the ledger process), summed."""
+    peak = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+            peak = int(line.split()[1]) / 1024
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return peak + sum(_rss_mib(int(child)) for child in children)
 
 
 async def apply_all(url: str, database_url: str, submissions: int, work: Path) -> Applied:

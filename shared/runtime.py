@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts.envelope import Message
 from shared.db import make_engine, make_sessionmaker, migrate
-from shared.messaging.batches import BatchConsumer, BatchHandler, Vet
+from shared.messaging.batches import BatchConsumer, BatchHandler, Commit, Vet, apply_new
 from shared.messaging.consumer import ContractErrorHandler, Handler, subscribe
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.topology import QueueSpec, declare_topology
@@ -96,25 +97,46 @@ class Runtime:
         max_batch: int,
         linger: float,
         lock: asyncio.Lock,
-        hold_after_batches: int = 0,
         inbox: bool = True,
     ) -> None:
-        """Consume one of this service's queues in micro-batches (``shared.messaging.batches``);
+        """Consume one of this service's queues in micro-batches (``shared.messaging.batches``),
+        each applied by ``apply`` in one transaction of this process (see ``apply_new``);
         consumers sharing ``lock`` never apply two batches at once."""
+        self.consume_batches(
+            spec,
+            model,
+            partial(apply_new, self.sessions, spec.name, apply=apply, inbox=inbox),
+            vet=vet,
+            max_batch=max_batch,
+            linger=linger,
+            lock=lock,
+        )
+
+    def consume_batches(
+        self,
+        spec: QueueSpec,
+        model: type[M],
+        commit: Commit[M],
+        *,
+        vet: Vet[M] | None = None,
+        max_batch: int,
+        linger: float,
+        lock: asyncio.Lock,
+        hold_after_batches: int = 0,
+    ) -> None:
+        """Consume one of this service's queues in micro-batches, each committed by ``commit``."""
         self.batch_consumers.append(
             BatchConsumer(
                 broker=self.broker,
-                sessions=self.sessions,
                 spec=spec,
                 model=model,
-                apply=apply,
+                commit=commit,
                 vet=vet,
                 after_commit=self.relay.wake,
                 max_batch=max_batch,
                 linger=linger,
                 lock=lock,
                 hold_after_batches=hold_after_batches,
-                inbox=inbox,
             )
         )
 

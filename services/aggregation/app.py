@@ -20,11 +20,13 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await ctx.runtime.start()
+        # The ledger process starts once the database is migrated, before anything is consumed.
+        await ctx.runtime.start(prepare=ctx.ledger.start)
         ctx.snapshots.start()
         yield
         await ctx.snapshots.stop()
         await ctx.runtime.stop()
+        await ctx.ledger.stop()
 
     app = FastAPI(
         title="Sáng kiến: aggregation service",

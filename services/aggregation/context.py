@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from services.aggregation.settings import AggregationSettings
-from services.aggregation.snapshots import SnapshotPublisher
+from services.aggregation.snapshots import SnapshotPublisher, tracking
+from services.aggregation.worker import LedgerWorker
 from shared.reference.catalog import ReferenceData, load_reference
 from shared.reference.unions import Union
 from shared.runtime import Runtime
@@ -19,7 +21,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 @dataclass
 class AggregationContext:
-    """Settings, reference data, runtime and snapshot publisher of one aggregation process.
+    """Settings, reference data, runtime, snapshot publisher and ledger process of one
+    aggregation service.
 
     ``apply_lock`` lets one batch at a time touch the counters (both queues feed the same rows)
     and keeps the snapshot publisher from reading half a batch.
@@ -30,6 +33,7 @@ class AggregationContext:
     runtime: Runtime
     snapshots: SnapshotPublisher
     apply_lock: asyncio.Lock
+    ledger: LedgerWorker
 
     @classmethod
     def build(cls, settings: AggregationSettings) -> AggregationContext:
@@ -45,7 +49,7 @@ class AggregationContext:
             limit=settings.aggregation_snapshot_limit,
             wake_relay=runtime.relay.wake,
         )
-        return cls(settings, reference, runtime, snapshots, lock)
+        return cls(settings, reference, runtime, snapshots, lock, LedgerWorker(settings, SERVICE))
 
     def members_of_level(self, level: str) -> list[Union]:
         """Every union of ``level``."""
@@ -65,10 +69,7 @@ class AggregationContext:
                 by_cluster.setdefault(union.cluster, []).append(union)
         return by_level, by_cluster
 
-    def tracked(self, union_code: str, scope: str) -> bool:
-        """Whether snapshots are published for this union and scope."""
-        return (
-            self.settings.aggregation_snapshot_all_unions
-            or (union_code, scope) in self.reference.targets
-            or self.reference.tree.path(union_code)[0] == union_code  # the national node
-        )
+    @cached_property
+    def tracked(self) -> Callable[[str, str], bool]:
+        """Whether snapshots are published for a union and scope."""
+        return tracking(self.reference, self.settings.aggregation_snapshot_all_unions)

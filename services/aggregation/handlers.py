@@ -1,14 +1,11 @@
-"""AMQP side of the aggregation service: verdicts and reviews, applied in micro-batches."""
+"""AMQP side of the aggregation service: verdicts and reviews, received and vetted here, applied
+in micro-batches by the ledger process."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.aggregation.context import AggregationContext
-from services.aggregation.ledger import apply_batch
 from shared.contracts.submission import ReviewedV1, ScreenedV1
 from shared.messaging.topology import AGGREGATION_REVIEWED, AGGREGATION_SCREENED
 
@@ -32,19 +29,17 @@ def register(ctx: AggregationContext) -> None:
             return f"local date {event.local_date} is not in phase {event.phase!r}"
         return None
 
-    async def apply(session: AsyncSession, events: Sequence[ScreenedV1 | ReviewedV1]) -> int:
-        return await apply_batch(session, events, tree=reference.tree, tracked=ctx.tracked)
-
     consume = partial(
-        ctx.runtime.consume_in_batches,
+        ctx.runtime.consume_batches,
+        # Applied by the ledger process (services.aggregation.worker), which needs no inbox: a
+        # submission's stored verdict and review sequence say which of its events were applied,
+        # so a repeat changes nothing.
+        commit=ctx.ledger.apply,
         vet=vet,
         max_batch=ctx.settings.aggregation_batch,
         linger=ctx.settings.aggregation_linger_seconds,
         lock=ctx.apply_lock,
         hold_after_batches=ctx.settings.aggregation_hold_after_batches,
-        # A submission's stored verdict and review sequence say which of its events were
-        # applied: a repeat changes nothing, so no separate inbox is needed.
-        inbox=False,
     )
-    consume(AGGREGATION_SCREENED, ScreenedV1, apply)
-    consume(AGGREGATION_REVIEWED, ReviewedV1, apply)
+    consume(AGGREGATION_SCREENED, ScreenedV1)
+    consume(AGGREGATION_REVIEWED, ReviewedV1)

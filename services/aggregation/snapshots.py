@@ -45,6 +45,20 @@ from shared.reference.unions import Union
 log = structlog.get_logger(__name__)
 
 
+def tracking(reference: ReferenceData, every_union: bool) -> Callable[[str, str], bool]:
+    """Whether snapshots are published for a union and scope: for every union when asked, else
+    for the (union, scope) pairs with a target and for the national node."""
+
+    def tracked(union_code: str, scope: str) -> bool:
+        return (
+            every_union
+            or (union_code, scope) in reference.targets
+            or reference.tree.path(union_code)[0] == union_code
+        )
+
+    return tracked
+
+
 def snapshot(
     union: Union,
     scope: str,

@@ -8,8 +8,9 @@ one talks to aio-pika directly:
 - deliveries are taken in arrival order, up to ``max_batch`` or until ``linger`` seconds pass;
 - each is parsed against its contract; one that fails (or that ``vet`` refuses) is published to
   the queue's dead-letter queue with the reason, with confirms, before anything is acked;
-- the rest are filtered through the inbox, applied by ``apply`` in one transaction together with
-  their inbox records and any outbox rows, and committed;
+- the rest are committed by ``commit``: usually ``apply_new``, which filters them through the
+  inbox and applies them in one transaction together with their inbox records and any outbox
+  rows (the aggregation service hands them to a ledger process instead);
 - then the whole batch is acked with one ``multiple=True`` ack per channel. Batches are processed
   strictly one after another, so a multiple ack never covers a delivery that is not finished.
 
@@ -54,6 +55,9 @@ M = TypeVar("M", bound=Message)
 # Applies a batch of events in the caller's transaction; returns how many of them changed
 # anything (the rest were repeats), or None to count all of them.
 BatchHandler = Callable[[AsyncSession, Sequence[M]], Awaitable[int | None]]
+# Applies a batch of events exactly once (e.g. ``apply_new`` bound to a handler); returns how
+# many were new. Raises one of DATABASE_UNREACHABLE while the database cannot be reached.
+Commit = Callable[[Sequence[M]], Awaitable[int]]
 # A delivery with why it cannot be applied, or with its event.
 Parsed = tuple[AbstractIncomingMessage, str, M | None]
 # Returns why an event that passed its contract can still never be applied, or None.
@@ -67,24 +71,20 @@ class BatchConsumer(Generic[M]):
         self,
         *,
         broker: RabbitBroker,
-        sessions: async_sessionmaker[AsyncSession],
         spec: QueueSpec,
         model: type[M],
-        apply: BatchHandler[M],
+        commit: Commit[M],
         vet: Vet[M] | None = None,
         after_commit: Callable[[], None] | None = None,
         max_batch: int = 500,
         linger: float = 0.05,
         lock: asyncio.Lock | None = None,
         hold_after_batches: int = 0,
-        inbox: bool = True,
     ) -> None:
-        self._inbox = inbox
         self._broker = broker
-        self._sessions = sessions
         self.spec = spec
         self._model = model
-        self._apply = apply
+        self._apply = commit
         self._vet = vet
         self._after_commit = after_commit
         self._max_batch = max_batch
@@ -203,14 +203,12 @@ class BatchConsumer(Generic[M]):
         )
 
     async def _commit(self, events: Sequence[M]) -> None:
-        """Apply the events not applied before, with their inbox records, in one transaction;
-        an unreachable database is waited for (the deliveries stay unacked meanwhile)."""
+        """Commit the events; an unreachable database is waited for (the deliveries stay unacked
+        meanwhile)."""
         waited, delay = 0.0, 0.5
         while True:
             try:
-                fresh = await apply_new(
-                    self._sessions, self.spec.name, events, self._apply, inbox=self._inbox
-                )
+                fresh = await self._apply(events)
                 break
             except DATABASE_UNREACHABLE as unreachable:
                 if waited >= DATABASE_PATIENCE:

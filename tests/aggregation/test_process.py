@@ -1,7 +1,11 @@
-"""The aggregation service as a real process: SIGKILL between commit and ack never double counts."""
+"""The aggregation service as a real process: SIGKILL between commit and ack never double counts,
+and its ledger process comes and goes with it."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 from datetime import date
 from pathlib import Path
 
@@ -9,12 +13,47 @@ import httpx
 
 from pipeline.processes import ServiceProcess
 from pipeline.tap import Tap
+from shared.contracts.submission import ScreenedV1
 from shared.polling import poll
 from tests.support.broker import PrivateRabbit
 from tests.support.events import facts, screened
 from tests.support.metrics import consumed
 
 QUEUE = "aggregation.submission.screened.v1"
+
+
+def screened_in_one_union(prefix: str, count: int) -> list[ScreenedV1]:
+    """``count`` unique submissions of one grassroots union over 20 days of March 2022."""
+    return [
+        screened(facts(f"{prefix}{n}", "ldld-ha-noi.h03.cs0001", date(2022, 3, 1 + n % 20)))
+        for n in range(count)
+    ]
+
+
+async def publish(broker_url: str, events: list[ScreenedV1]) -> None:
+    """Publish ``events`` to the events exchange, each with its message id."""
+    async with Tap(broker_url, ()) as tap:
+        for event in events:
+            body = event.model_dump_json().encode()
+            await tap.publish(event.routing_key(), body, event.message_id)
+
+
+def ledger_pids(service: ServiceProcess) -> list[int]:
+    """The ledger processes the service started, oldest first (from its JSON logs)."""
+    return [
+        json.loads(line)["pid"]
+        for line in service.logs().splitlines()
+        if '"ledger_process_started"' in line
+    ]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
 
 
 async def test_redelivery_after_sigkill_between_commit_and_ack_does_not_double_count(
@@ -29,18 +68,11 @@ async def test_redelivery_after_sigkill_between_commit_and_ack_does_not_double_c
         "aggregation", {**env, "SANGKIEN_AGGREGATION_HOLD_AFTER_BATCHES": "1"}, tmp_path
     )
     restarted = ServiceProcess("aggregation", env, tmp_path)
-    events = [
-        screened(facts(f"s{n}", "ldld-ha-noi.h03.cs0001", date(2022, 3, 1 + n % 20)))
-        for n in range(40)
-    ]
+    events = screened_in_one_union("s", 40)
     holding.start()
     try:
         await holding.wait_ready()
-        async with Tap(broker_url, ()) as tap:
-            for event in events:
-                await tap.publish(
-                    event.routing_key(), event.model_dump_json().encode(), event.message_id
-                )
+        await publish(broker_url, events)
         await poll(holding.logs, lambda text: "holding_before_ack" in text, 30, "a held batch")
         async with httpx.AsyncClient(base_url=holding.base_url) as http:
             committed = (await http.get("/v1/unions/vn/progress")).json()["subtree"]["received"]
@@ -52,7 +84,10 @@ async def test_redelivery_after_sigkill_between_commit_and_ack_does_not_double_c
             30,
             "every delivery still unacked",
         )
+        held_ledger = ledger_pids(holding)[-1]
         holding.kill()
+        # The ledger process sees its pipe close and exits: nothing is left behind.
+        await poll(lambda: running(held_ledger), lambda alive: not alive, 30, "ledger gone")
 
         restarted.start()
         await restarted.wait_ready()
@@ -70,3 +105,41 @@ async def test_redelivery_after_sigkill_between_commit_and_ack_does_not_double_c
     finally:
         holding.kill()
         restarted.terminate()
+
+
+async def test_a_killed_ledger_process_is_replaced_and_nothing_is_lost_or_counted_twice(
+    broker_url: str, database_url: str, tmp_path: Path
+) -> None:
+    service = ServiceProcess(
+        "aggregation",
+        {
+            "SANGKIEN_BROKER_URL": broker_url,
+            "SANGKIEN_DATABASE_URL": database_url,
+            # Small batches: the kill lands while later batches are still to come.
+            "SANGKIEN_AGGREGATION_BATCH": "20",
+        },
+        tmp_path,
+    )
+    events = screened_in_one_union("k", 2000)
+    service.start()
+    try:
+        await service.wait_ready()
+        first = ledger_pids(service)[0]
+        async with httpx.AsyncClient(base_url=service.base_url) as http:
+
+            async def received() -> int:
+                answer = await http.get("/v1/unions/vn/progress")
+                return int(answer.json()["subtree"]["received"])
+
+            await publish(broker_url, events[:1000])
+            await poll(received, lambda n: n > 0, 30, "counting under way")
+            os.kill(first, signal.SIGKILL)  # maybe mid-batch, at the latest before the next
+            await publish(broker_url, events[1000:])
+            await poll(received, lambda n: n >= len(events), 90, "every event counted")
+            figures = (await http.get("/v1/unions/vn/progress")).json()["subtree"]
+        assert figures["received"] == figures["counted"] == len(events)
+        replacement = ledger_pids(service)[-1]
+        assert replacement != first and running(replacement)
+        assert "ledger_process_lost_restarting" in service.logs()
+    finally:
+        service.terminate()
