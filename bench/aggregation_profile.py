@@ -26,6 +26,7 @@ from rich.table import Table
 from bench.aggregation import campaign
 from services.aggregation import ledger
 from services.aggregation.context import MIGRATIONS
+from services.aggregation.counting import SubmissionEvent
 from shared.db import make_engine, make_sessionmaker, migrate
 from tests.support.events import reference
 
@@ -83,7 +84,7 @@ def main(
         setattr(ledger, name, _timed_async(name, getattr(ledger, name)))
     for name in ("transitions", "coverage_changes"):
         setattr(ledger, name, _timed(name, getattr(ledger, name)))
-    generated = list(campaign(events, seed=1))
+    generated = [SubmissionEvent.of(message) for message in campaign(events, seed=1)]
     with tempfile.TemporaryDirectory() as folder:
         elapsed = asyncio.run(_apply(generated, batch, Path(folder)))
     table = Table(

@@ -15,9 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.aggregation.authors import coverage_changes
-from services.aggregation.counting import Changes, Reach, SubmissionState, transitions
+from services.aggregation.counting import (
+    Changes,
+    Reach,
+    SubmissionEvent,
+    SubmissionState,
+    transitions,
+)
 from services.aggregation.store import author_tallies, daily, dirty, submissions, tallies
-from shared.contracts.submission import ReviewDecision, ReviewedV1, ScreenedV1, Verdict
+from shared.contracts.submission import ReviewDecision, Verdict
 from shared.db import execute_many, upsert
 from shared.reference.unions import UnionTree
 
@@ -28,7 +34,7 @@ FIGURES = ("received", "counted", "flagged", "excluded", "benefit_vnd", "distinc
 
 async def apply_batch(
     session: AsyncSession,
-    events: Sequence[ScreenedV1 | ReviewedV1],
+    events: Sequence[SubmissionEvent],
     *,
     tree: UnionTree,
     tracked: Tracked,

@@ -8,9 +8,9 @@ own engine on the same database) and answers how many events changed anything. T
 run on different cores.
 
 The child is spawned (never forked: the parent runs threads) and talks over a pipe. The parent
-sends ``(event name, [JSON bodies])``, one batch at a time; the child answers ``("ready", None)``
-once, then ``("applied", n)`` per batch,
-``("unreachable", reason)`` while the database cannot be reached, or ``("failed", reason)``.
+sends one batch at a time, its events as plain tuples (``counting.SubmissionEvent``). The child
+answers ``("ready", None)`` once, then per batch ``("applied", n)``, ``("unreachable", reason)``
+while the database cannot be reached, or ``("failed", reason)``.
 The child exits when the pipe closes, so a parent killed with SIGKILL leaves nothing behind.
 A child that dies is started again; the batch it held is retried like any unreachable database
 (the deliveries stay unacked), and since applying an event twice changes nothing, a batch the
@@ -29,21 +29,18 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.aggregation.counting import SubmissionEvent
 from services.aggregation.ledger import apply_batch
 from services.aggregation.settings import AggregationSettings
 from services.aggregation.snapshots import tracking
 from shared.contracts.submission import ReviewedV1, ScreenedV1
 from shared.db import make_engine, make_sessionmaker
-from shared.messaging.batches import apply_new
 from shared.messaging.consumer import DATABASE_UNREACHABLE
 from shared.observability import configure_logging
 from shared.reference.catalog import load_reference
 
 log = structlog.get_logger(__name__)
-Event = ScreenedV1 | ReviewedV1
-MODELS: dict[str, type[Event]] = {ScreenedV1.NAME: ScreenedV1, ReviewedV1.NAME: ReviewedV1}
 READY_SECONDS = 120.0
 
 
@@ -100,11 +97,12 @@ class LedgerWorker:
             if process.is_alive():
                 process.kill()
 
-    async def apply(self, events: Sequence[Event]) -> int:
-        """Have the ledger process apply ``events`` (all of one kind); how many were new."""
+    async def apply(self, events: Sequence[ScreenedV1 | ReviewedV1]) -> int:
+        """Have the ledger process apply ``events``; how many changed anything."""
         if not events:
             return 0
-        request = (events[0].NAME, [event.model_dump_json() for event in events])
+        # Plain tuples: a named tuple would be rebuilt field by field in Python on the other side.
+        request = [tuple(SubmissionEvent.of(message)) for message in events]
         async with self._lock:
             try:
                 if self._pipe is None:
@@ -160,20 +158,17 @@ async def _serve(pipe: Connection, settings: AggregationSettings, service: str) 
     engine = make_engine(settings.database_url_for(service))
     sessions = make_sessionmaker(engine)
     tracked = tracking(reference, settings.aggregation_snapshot_all_unions)
-
-    async def apply(session: AsyncSession, events: Sequence[Event]) -> int:
-        return await apply_batch(session, events, tree=reference.tree, tracked=tracked)
-
     pipe.send(("ready", None))
     try:
         while True:
             try:
-                name, bodies = pipe.recv()
+                batch = pipe.recv()
             except EOFError:
                 return
             try:
-                events = [MODELS[name].model_validate_json(body) for body in bodies]
-                fresh = await apply_new(sessions, service, events, apply, inbox=False)
+                events = [SubmissionEvent._make(fields) for fields in batch]
+                async with sessions() as session, session.begin():
+                    fresh = await apply_batch(session, events, tree=reference.tree, tracked=tracked)
             except DATABASE_UNREACHABLE as unreachable:
                 pipe.send(("unreachable", str(unreachable)[:500]))
             except Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -13,18 +14,29 @@ from services.aggregation.counting import (
     Figures,
     Reach,
     Standing,
+    SubmissionEvent,
     apply_event,
     standing_of,
     transitions,
 )
 from services.aggregation.leaderboards import Entry, RankBy, ranked
 from services.aggregation.progress import Period, days_ahead, pace, reached_on, rolling
-from shared.contracts.submission import ReviewDecision, ReviewedV1, ScreenedV1, Verdict
+from shared.contracts.submission import ReviewDecision, Verdict
 from tests.support.events import facts, reference, reviewed, screened
 
 HN_1, HN_2 = "ldld-ha-noi.h03.cs0001", "ldld-ha-noi.h03.cs0002"
 HN_OTHER_DISTRICT = "ldld-ha-noi.h04.cs0001"
 MARCH_15 = date(2022, 3, 15)
+
+
+def screening(fact: dict[str, Any], verdict: Verdict = Verdict.UNIQUE) -> SubmissionEvent:
+    """The screening of ``fact``'s submission as counting takes it."""
+    return SubmissionEvent.of(screened(fact, verdict))
+
+
+def review(fact: dict[str, Any], decision: ReviewDecision, sequence: int) -> SubmissionEvent:
+    """A review of ``fact``'s submission as counting takes it."""
+    return SubmissionEvent.of(reviewed(fact, decision, sequence))
 
 
 @pytest.mark.parametrize(
@@ -52,10 +64,10 @@ def test_what_counts(
 
 def test_the_latest_review_wins_whatever_the_arrival_order() -> None:
     fact = facts("s1", HN_1, MARCH_15)
-    events: list[ScreenedV1 | ReviewedV1] = [
-        screened(fact, Verdict.NEAR_DUPLICATE),
-        reviewed(fact, ReviewDecision.CONFIRMED_DUPLICATE, 1),
-        reviewed(fact, ReviewDecision.NOT_DUPLICATE, 2),
+    events: list[SubmissionEvent] = [
+        screening(fact, Verdict.NEAR_DUPLICATE),
+        review(fact, ReviewDecision.CONFIRMED_DUPLICATE, 1),
+        review(fact, ReviewDecision.NOT_DUPLICATE, 2),
     ]
     finals = set()
     for order in itertools.permutations(events):
@@ -69,7 +81,7 @@ def test_the_latest_review_wins_whatever_the_arrival_order() -> None:
 
 def test_a_submission_counts_for_its_union_and_every_ancestor_in_phase_and_program() -> None:
     fact = facts("s1", HN_1, MARCH_15, benefit_vnd=5_000)
-    _, changes, applied = transitions({"s1": None}, [screened(fact), screened(fact)])
+    _, changes, applied = transitions({"s1": None}, [screening(fact), screening(fact)])
     assert applied == 1  # the repeat changes nothing
     path = reference().tree.path(HN_1)
     assert path == ("vn", "ldld-ha-noi", "ldld-ha-noi.h03", HN_1)
@@ -84,16 +96,14 @@ def test_a_submission_counts_for_its_union_and_every_ancestor_in_phase_and_progr
 
 def test_a_confirmed_duplicate_moves_out_of_the_count_and_back() -> None:
     fact = facts("s1", HN_1, MARCH_15, benefit_vnd=7)
-    flagged, changes, _ = transitions({"s1": None}, [screened(fact, Verdict.NEAR_DUPLICATE)])
+    flagged, changes, _ = transitions({"s1": None}, [screening(fact, Verdict.NEAR_DUPLICATE)])
     assert changes.figures(("vn", "program", Reach.SUBTREE)) == Figures(1, 1, 1, 0, 7)
     out, changes, _ = transitions(
-        {"s1": flagged["s1"]}, [reviewed(fact, ReviewDecision.CONFIRMED_DUPLICATE, 1)]
+        {"s1": flagged["s1"]}, [review(fact, ReviewDecision.CONFIRMED_DUPLICATE, 1)]
     )
     assert changes.figures(("vn", "program", Reach.SUBTREE)) == Figures(0, -1, -1, 1, -7)
     assert changes.daily[("vn", MARCH_15)] == -1
-    _, changes, _ = transitions(
-        {"s1": out["s1"]}, [reviewed(fact, ReviewDecision.NOT_DUPLICATE, 2)]
-    )
+    _, changes, _ = transitions({"s1": out["s1"]}, [review(fact, ReviewDecision.NOT_DUPLICATE, 2)])
     assert changes.figures(("vn", "program", Reach.SUBTREE)) == Figures(0, 1, 0, -1, 7)
 
 

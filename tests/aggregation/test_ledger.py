@@ -21,13 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.aggregation.context import MIGRATIONS
-from services.aggregation.counting import SubmissionState, standing_of
+from services.aggregation.counting import SubmissionEvent, SubmissionState, standing_of
 from services.aggregation.ledger import apply_batch
 from services.aggregation.progress import Period, days_ahead, reached_on
 from services.aggregation.store import author_tallies, daily, tallies
 from shared.contracts.submission import ReviewDecision, ReviewedV1, ScreenedV1, Verdict
 from shared.db import make_engine, make_sessionmaker, migrate
-from shared.messaging.batches import apply_new
 from tests.support.events import facts, reference, reviewed, screened
 
 Event = ScreenedV1 | ReviewedV1
@@ -80,11 +79,14 @@ async def _apply(path: Path, batches: Sequence[Sequence[Event]]) -> dict[str, An
     sessions = make_sessionmaker(engine)
     tree = reference().tree
 
-    async def apply(session: Any, events: Sequence[Event]) -> int:
-        return await apply_batch(session, events, tree=tree, tracked=lambda _u, _s: True)
-
-    for batch in batches:  # as the service runs it: no inbox, the state tells repeats apart
-        await apply_new(sessions, "aggregation.test", batch, apply, inbox=False)
+    for batch in batches:  # as the ledger process runs it: the state tells repeats apart
+        async with sessions() as session, session.begin():
+            await apply_batch(
+                session,
+                [SubmissionEvent.of(event) for event in batch],
+                tree=tree,
+                tracked=lambda _u, _s: True,
+            )
     async with sessions() as session:
         figures = {
             (r.union_code, r.scope, r.reach): (
@@ -118,7 +120,7 @@ def _expected(events: Sequence[Event]) -> dict[str, Any]:
     reviews: dict[str, ReviewedV1] = {}
     states: dict[str, SubmissionState] = {}
     for event in events:
-        states[event.submission_id] = SubmissionState.from_facts(event)
+        states[event.submission_id] = SubmissionState.first_seen(SubmissionEvent.of(event))
         if isinstance(event, ScreenedV1):
             verdicts[event.submission_id] = event.verdict
         elif event.sequence > getattr(reviews.get(event.submission_id), "sequence", 0):
