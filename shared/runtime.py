@@ -8,6 +8,7 @@ backoff. aio-pika's robust connection then rides out broker restarts.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -29,6 +30,17 @@ from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
+
+
+def freeze_what_start_up_loaded() -> None:
+    """Move every object allocated so far out of the garbage collector's sight.
+
+    What start-up loads (modules, reference data with its 126,000 unions, a rebuilt dedup
+    index) lives as long as the process; left in the collector's view, every full collection
+    walks all of it again. Measured on aggregation's counting: half its time was collections.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def make_broker(url: str, service: str) -> RabbitBroker:
@@ -146,6 +158,7 @@ class Runtime:
         await migrate(self.engine, self.migrations)
         if prepare is not None:
             await prepare()
+        freeze_what_start_up_loaded()
         self._connecting = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def _connect(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from shared.contracts.submission import (
     ReviewDecision,
@@ -176,7 +176,8 @@ class Changes:
     """Everything a batch changes, summed per counter row; applied to the store in one go.
 
     ``tallies`` holds the six figures of ``Figures`` as a mutable list per row: a batch adds up
-    hundreds of thousands of changes, and in-place sums keep that cheap.
+    hundreds of thousands of changes, and in-place sums keep that cheap. Transitions are first
+    summed per union filed with (``add_transition``), then carried up the tree (``roll_up``).
     """
 
     tallies: defaultdict[TallyKey, list[int]] = field(
@@ -185,14 +186,20 @@ class Changes:
     daily: defaultdict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
     authors: defaultdict[AuthorKey, int] = field(default_factory=lambda: defaultdict(int))
     latest_on: dict[TallyKey, date] = field(default_factory=dict)
+    # Per (union filed with, scope): five figures and the latest local date among them.
+    _filed: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    _filed_daily: defaultdict[tuple[str, date], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
+    _paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def figures(self, key: TallyKey) -> Figures:
         """The summed change of one counter row."""
         return Figures(*self.tallies.get(key, _six_zeros()))
 
     def add_transition(self, before: SubmissionState | None, after: SubmissionState) -> None:
-        """Record one submission moving from ``before`` to ``after``: its own union's row and
-        the subtree rows of the union and every ancestor, in both scopes."""
+        """Record one submission moving from ``before`` to ``after``, for the union it was filed
+        with, in both scopes (``roll_up`` carries it to the ancestors)."""
         new, old = contribution(after), contribution(before)
         received = new[0] - old[0]
         counted = new[1] - old[1]
@@ -201,29 +208,46 @@ class Changes:
         benefit = new[4] - old[4]
         if not (received or counted or flagged or excluded or benefit):
             return
-        # Runs for every submission of every batch: the row updates are written out in full.
-        tallies, latest_on, day = self.tallies, self.latest_on, after.local_date
+        union, day = after.union_code, after.local_date
+        self._paths[union] = after.union_path
         for scope in (after.phase, PROGRAM_SCOPE):
-            own = tallies[(after.union_code, scope, Reach.OWN)]
-            own[0] += received
-            own[1] += counted
-            own[2] += flagged
-            own[3] += excluded
-            own[4] += benefit
-            for ancestor in after.union_path:
-                key = (ancestor, scope, Reach.SUBTREE)
-                row = tallies[key]
-                row[0] += received
-                row[1] += counted
-                row[2] += flagged
-                row[3] += excluded
-                row[4] += benefit
-                if day > latest_on.get(key, date.min):
-                    latest_on[key] = day
+            sums = self._filed.get((union, scope))
+            if sums is None:
+                sums = self._filed[(union, scope)] = [0, 0, 0, 0, 0, day]
+            elif day > sums[5]:
+                sums[5] = day
+            sums[0] += received
+            sums[1] += counted
+            sums[2] += flagged
+            sums[3] += excluded
+            sums[4] += benefit
             if counted:
-                self.authors[(after.author_key, scope, after.union_code)] += counted
+                self.authors[(after.author_key, scope, union)] += counted
         if counted:
-            for ancestor in after.union_path:
+            self._filed_daily[(union, day)] += counted
+
+    def roll_up(self) -> None:
+        """Write the own row of every union filed with, and the subtree rows of it and of every
+        ancestor. A subtree's change is the union's own change plus its children's subtree
+        changes, so the sums climb one level at a time: each union is added up once per batch,
+        however many submissions below it moved."""
+        paths = self._paths
+        climbing: defaultdict[int, dict[tuple[str, str], list[Any]]] = defaultdict(dict)
+        for (union, scope), sums in self._filed.items():
+            self.tallies[(union, scope, Reach.OWN)][:5] = sums[:5]
+            climbing[len(paths[union]) - 1][(union, scope)] = list(sums)
+        for depth in range(max(climbing, default=-1), -1, -1):
+            above = climbing[depth - 1]
+            for (union, scope), sums in climbing.pop(depth).items():
+                key = (union, scope, Reach.SUBTREE)
+                self.tallies[key][:5] = sums[:5]
+                self.latest_on[key] = sums[5]
+                if depth:
+                    parent = paths[union][depth - 1]
+                    paths.setdefault(parent, paths[union][:depth])
+                    _add_into(above, (parent, scope), sums)
+        for (union, day), counted in self._filed_daily.items():
+            for ancestor in paths[union]:
                 self.daily[(ancestor, day)] += counted
 
     def add_distinct_authors(self, key: TallyKey, change: int) -> None:
@@ -234,6 +258,20 @@ class Changes:
             subtree = (key[0], key[1], Reach.SUBTREE)
             if subtree not in self.tallies:
                 self.tallies[subtree] = _six_zeros()
+
+
+def _add_into(
+    rows: dict[tuple[str, str], list[Any]], key: tuple[str, str], sums: list[Any]
+) -> None:
+    """Add five figures into ``rows[key]`` and keep the later of the two latest dates."""
+    row = rows.get(key)
+    if row is None:
+        rows[key] = list(sums)
+        return
+    for i in range(5):
+        row[i] += sums[i]
+    if sums[5] > row[5]:
+        row[5] = sums[5]
 
 
 def transitions(
@@ -256,4 +294,5 @@ def transitions(
         if after is not None and after != before:
             changes.add_transition(before, after)
             updated[submission_id] = after
+    changes.roll_up()
     return updated, changes, applied

@@ -11,7 +11,7 @@ class AggregationSettings(CommonSettings):
     """Micro-batching and snapshot coalescing on top of the common settings."""
 
     aggregation_batch: int = Field(
-        2000, ge=1, le=5000, description="Events applied per transaction at most (micro-batch)."
+        5000, ge=1, le=20000, description="Events applied per transaction at most (micro-batch)."
     )
     aggregation_linger_seconds: float = Field(
         0.05, ge=0, le=5, description="How long a batch waits to fill before it is applied."

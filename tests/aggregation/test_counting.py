@@ -94,6 +94,22 @@ def test_a_submission_counts_for_its_union_and_every_ancestor_in_phase_and_progr
     assert {union for union, _ in changes.daily} == set(path)
 
 
+def test_sums_climb_the_tree_once_per_union_with_the_latest_date() -> None:
+    early, late = facts("s1", HN_1, MARCH_15), facts("s2", HN_OTHER_DISTRICT, date(2022, 3, 20))
+    third = facts("s3", HN_2, date(2022, 3, 10), benefit_vnd=9)
+    _, changes, _ = transitions(
+        dict.fromkeys(("s1", "s2", "s3")), [screening(early), screening(late), screening(third)]
+    )
+    province = ("ldld-ha-noi", "program", Reach.SUBTREE)
+    assert changes.figures(province).received == 3
+    assert changes.figures(("ldld-ha-noi.h03", "program", Reach.SUBTREE)).received == 2
+    assert changes.latest_on[province] == date(2022, 3, 20)
+    assert changes.latest_on[("ldld-ha-noi.h03", "phase-1", Reach.SUBTREE)] == MARCH_15
+    assert changes.latest_on[(HN_2, "phase-1", Reach.SUBTREE)] == date(2022, 3, 10)
+    assert changes.daily[("vn", MARCH_15)] == changes.daily[(HN_1, MARCH_15)] == 1
+    assert changes.figures((HN_2, "phase-1", Reach.OWN)).benefit_vnd == 9
+
+
 def test_a_confirmed_duplicate_moves_out_of_the_count_and_back() -> None:
     fact = facts("s1", HN_1, MARCH_15, benefit_vnd=7)
     flagged, changes, _ = transitions({"s1": None}, [screening(fact, Verdict.NEAR_DUPLICATE)])
