@@ -28,6 +28,7 @@ from services.aggregation import ledger
 from services.aggregation.context import MIGRATIONS
 from services.aggregation.counting import SubmissionEvent
 from shared.db import make_engine, make_sessionmaker, migrate
+from shared.runtime import tune_garbage_collection
 from tests.support.events import reference
 
 SPENT: defaultdict[str, float] = defaultdict(float)
@@ -85,6 +86,8 @@ def main(
     for name in ("transitions", "coverage_changes"):
         setattr(ledger, name, _timed(name, getattr(ledger, name)))
     generated = [SubmissionEvent.of(message) for message in campaign(events, seed=1)]
+    reference()  # loaded now, to be frozen with the events as the ledger process does its own
+    tune_garbage_collection()
     with tempfile.TemporaryDirectory() as folder:
         elapsed = asyncio.run(_apply(generated, batch, Path(folder)))
     table = Table(

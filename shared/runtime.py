@@ -32,15 +32,22 @@ log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
 
 
-def freeze_what_start_up_loaded() -> None:
-    """Move every object allocated so far out of the garbage collector's sight.
+def tune_garbage_collection() -> None:
+    """Once start-up is done: move what it loaded out of the garbage collector's sight, and
+    collect the young generation less often.
 
     What start-up loads (modules, reference data with its 126,000 unions, a rebuilt dedup
-    index) lives as long as the process; left in the collector's view, every full collection
-    walks all of it again. Measured on aggregation's counting: half its time was collections.
+    index) lives as long as the process; left in view, every full collection walks all of it
+    again. And a batch of thousands of events allocates far more than the 700 objects that
+    trigger a young collection by default, so it collected hundreds of times per batch and
+    promoted its short-lived objects into older generations to be walked again. Aggregation's
+    counting spent half its time in collections (40,000 events in-process: 50 µs per event,
+    22 µs with the collector off); with both settings the in-process ledger went from 4,820 to
+    5,706 events/s (``bench.aggregation_profile``, 300,000 events).
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def make_broker(url: str, service: str) -> RabbitBroker:
@@ -158,7 +165,7 @@ class Runtime:
         await migrate(self.engine, self.migrations)
         if prepare is not None:
             await prepare()
-        freeze_what_start_up_loaded()
+        tune_garbage_collection()
         self._connecting = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def _connect(self) -> None:

@@ -39,7 +39,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.messaging.consumer import DATABASE_UNREACHABLE
 from shared.observability import configure_logging
 from shared.reference.catalog import load_reference
-from shared.runtime import freeze_what_start_up_loaded
+from shared.runtime import tune_garbage_collection
 
 log = structlog.get_logger(__name__)
 READY_SECONDS = 120.0
@@ -159,7 +159,7 @@ async def _serve(pipe: Connection, settings: AggregationSettings, service: str) 
     engine = make_engine(settings.database_url_for(service))
     sessions = make_sessionmaker(engine)
     tracked = tracking(reference, settings.aggregation_snapshot_all_unions)
-    freeze_what_start_up_loaded()
+    tune_garbage_collection()
     pipe.send(("ready", None))
     try:
         while True:
