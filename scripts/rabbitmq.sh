@@ -25,6 +25,8 @@ export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
 export RABBITMQ_NODE_PORT="$port"
 export RABBITMQ_DIST_PORT=$((port + 20000))
 export ERL_EPMD_PORT=$((port + 30000))
+# Where a crashing Erlang VM (the node or a CLI call) writes its dump: not the working directory.
+export ERL_CRASH_DUMP="$base/erl_crash.dump"
 export RABBITMQ_MNESIA_BASE="$base/mnesia"
 export RABBITMQ_LOG_BASE="$base/log"
 export RABBITMQ_PID_FILE="$base/rabbit.pid"

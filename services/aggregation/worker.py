@@ -64,11 +64,6 @@ class LedgerWorker:
         self._pipe: Connection | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def pid(self) -> int | None:
-        """The ledger process's id, while it runs."""
-        return self._process.pid if self._process is not None else None
-
     async def start(self) -> None:
         """Spawn the ledger process and wait until it has loaded its reference data."""
         context = multiprocessing.get_context("spawn")

@@ -84,7 +84,7 @@ class BatchConsumer(Generic[M]):
         self._broker = broker
         self.spec = spec
         self._model = model
-        self._apply = commit
+        self._commit_events = commit
         self._vet = vet
         self._after_commit = after_commit
         self._max_batch = max_batch
@@ -208,7 +208,7 @@ class BatchConsumer(Generic[M]):
         waited, delay = 0.0, 0.5
         while True:
             try:
-                fresh = await self._apply(events)
+                fresh = await self._commit_events(events)
                 break
             except DATABASE_UNREACHABLE as unreachable:
                 if waited >= DATABASE_PATIENCE:
