@@ -116,7 +116,6 @@ class Runtime:
         max_batch: int,
         linger: float,
         lock: asyncio.Lock,
-        inbox: bool = True,
     ) -> None:
         """Consume one of this service's queues in micro-batches (``shared.messaging.batches``),
         each applied by ``apply`` in one transaction of this process (see ``apply_new``);
@@ -124,7 +123,7 @@ class Runtime:
         self.consume_batches(
             spec,
             model,
-            partial(apply_new, self.sessions, spec.name, apply=apply, inbox=inbox),
+            partial(apply_new, self.sessions, spec.name, apply=apply),
             vet=vet,
             max_batch=max_batch,
             linger=linger,

@@ -52,9 +52,8 @@ from shared.observability import HANDLER_SECONDS, MESSAGES_CONSUMED
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
 
-# Applies a batch of events in the caller's transaction; returns how many of them changed
-# anything (the rest were repeats), or None to count all of them.
-BatchHandler = Callable[[AsyncSession, Sequence[M]], Awaitable[int | None]]
+# Applies a batch of events (none applied before) in the caller's transaction.
+BatchHandler = Callable[[AsyncSession, Sequence[M]], Awaitable[object]]
 # Applies a batch of events exactly once (e.g. ``apply_new`` bound to a handler); returns how
 # many were new. Raises one of DATABASE_UNREACHABLE while the database cannot be reached.
 Commit = Callable[[Sequence[M]], Awaitable[int]]
@@ -248,20 +247,10 @@ async def apply_new(
     consumer: str,
     events: Sequence[M],
     apply: BatchHandler[M],
-    *,
-    inbox: bool = True,
 ) -> int:
     """Apply the events ``consumer`` has not applied before, once each, and record them in the
-    inbox, all in one transaction; returns how many were new.
-
-    ``inbox=False`` is for handlers whose state already tells what was applied (applying an
-    event twice changes nothing): they skip the inbox's read and write and report themselves
-    how many events were new.
-    """
+    inbox, all in one transaction; returns how many were new."""
     async with sessions() as session, session.begin():
-        if not inbox:
-            applied = await apply(session, events)
-            return len(events) if applied is None else applied
         fresh = await _unapplied(session, consumer, events)
         if fresh:
             await apply(session, fresh)
