@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from services.aggregation.settings import AggregationSettings
-from services.aggregation.snapshots import SnapshotPublisher, tracking
+from services.aggregation.snapshots import SnapshotPublisher
 from services.aggregation.worker import LedgerWorker
 from shared.reference.catalog import ReferenceData, load_reference
 from shared.reference.unions import Union
@@ -68,8 +67,3 @@ class AggregationContext:
             if union.cluster:
                 by_cluster.setdefault(union.cluster, []).append(union)
         return by_level, by_cluster
-
-    @cached_property
-    def tracked(self) -> Callable[[str, str], bool]:
-        """Whether snapshots are published for a union and scope."""
-        return tracking(self.reference, self.settings.aggregation_snapshot_all_unions)
