@@ -1,6 +1,7 @@
 """Dedup speed, latency, memory and rebuild time with 100,000 and 1,000,000 indexed submissions.
 
     .venv/bin/python -m bench.dedup_speed [--sizes 100000 1000000] [--queries 5000]
+        [--corpus-dir DIR]
 
 For each size, a SQLite file is filled with that many screened documents (realistic generated
 initiatives, as the service stores them). Then, each in its own child process so that peak memory
@@ -15,6 +16,7 @@ is its own:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import multiprocessing
 import queue
 import random
@@ -72,6 +74,19 @@ def fill_database(path: Path, size: int) -> None:
     connection.close()
 
 
+def corpus_path(folder: Path, size: int) -> Path:
+    """Where a filled database of ``size`` documents is kept between runs: its name holds a hash
+    of the first generated documents' keys and signatures, so a change to the generator or to
+    the matching key makes a new file instead of reusing a stale one."""
+    rng, index = random.Random(size), Index(MatchingParameters())
+    fingerprint = hashlib.sha256()
+    for _ in range(20):
+        item = initiative(rng)
+        probe = index.probe(document_text(item.title, *item.content()))
+        fingerprint.update(probe.key.encode() + probe.stored_signature())
+    return folder / f"dedup-{size}-{fingerprint.hexdigest()[:12]}.sqlite3"
+
+
 def _queries(size: int, count: int) -> list[Initiative]:
     """New submissions: 90% new texts, 10% edited copies of indexed ones."""
     rng = random.Random(size)
@@ -101,7 +116,8 @@ def run_chosen(path: str, size: int, count: int, out: Any) -> None:
     for number, item in enumerate(queries):
         began = time.perf_counter()
         probe = index.probe(document_text(item.title, *item.content()))
-        candidates = index.shortlist(probe, frozenset())
+        excluded = frozenset({f"q{number}"})
+        candidates = index.shortlist(probe, excluded)
         marks = ",".join("?" * len(candidates))
         texts = (
             dict(
@@ -114,7 +130,7 @@ def run_chosen(path: str, size: int, count: int, out: Any) -> None:
             if candidates
             else {}
         )
-        match = index.screen(f"q{number}", probe, texts)
+        match = index.judge(probe, excluded, texts)
         index.add(f"q{number}", probe)
         latencies.append(time.perf_counter() - began)
         flagged += match.best_match is not None
@@ -182,6 +198,10 @@ def _child(target: Any, *args: Any) -> dict[str, Any]:
 def main(
     sizes: Annotated[list[int], typer.Option(help="Indexed documents.")] = [100_000, 1_000_000],  # noqa: B006
     queries: Annotated[int, typer.Option(help="Documents screened per size.")] = 5_000,
+    corpus_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the filled databases here and reuse them in later runs."),
+    ] = None,
 ) -> None:
     """Measure and print the table."""
     console = Console()
@@ -199,10 +219,16 @@ def main(
         table.add_column(column, justify="left" if column == "method" else "right")
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "dedup.sqlite3"
-            started = time.perf_counter()
-            fill_database(path, size)
-            console.print(f"filled {size:,} documents in {time.perf_counter() - started:.0f} s")
+            path = corpus_path(corpus_dir or Path(folder), size)
+            if path.exists():
+                console.print(f"reusing {path}")
+            else:
+                started = time.perf_counter()
+                partial = path.with_suffix(".filling")
+                partial.unlink(missing_ok=True)
+                fill_database(partial, size)
+                partial.rename(path)
+                console.print(f"filled {size:,} documents in {time.perf_counter() - started:.0f} s")
             for name, target in (
                 ("chosen (normalised, re-scored)", run_chosen),
                 ("baseline: rensa plain MinHash LSH", run_baseline),

@@ -1,8 +1,10 @@
 """Realistic Vietnamese initiative texts, generated deterministically from a seed.
 
-Each field has its own vocabulary of objects, problems, measures and results; sentences are
-assembled from templates with numbers drawn at random, so two initiatives of the same field
-share the field's phrases (as real ones do) without being copies of each other.
+Each field has its own vocabulary (`pipeline/vocabulary.py`); sentences are assembled from
+templates whose wording varies (``[a|b]``), with the field's phrases, and the filing's own
+people, places, makes and figures. Two initiatives of one field therefore share the field's
+phrases, as real ones do, without sharing most of their text: real authors describe their own
+machines, units and numbers in their own words.
 """
 
 from __future__ import annotations
@@ -11,316 +13,112 @@ import random
 import re
 from dataclasses import dataclass
 
-FIELDS: dict[str, dict[str, list[str]]] = {
-    "production": {
-        "object": [
-            "dây chuyền đóng gói",
-            "máy ép nhựa",
-            "khuôn dập",
-            "băng tải",
-            "lò sấy",
-            "máy cắt vải",
-            "dây chuyền hàn",
-            "trạm trộn bê tông",
-            "máy tiện CNC",
-            "hệ thống khí nén",
-            "bồn chứa nguyên liệu",
-            "máy chiết rót",
-        ],
-        "problem": [
-            "thường xuyên dừng máy do kẹt sản phẩm",
-            "tỷ lệ phế phẩm cao",
-            "thời gian chuyển đổi khuôn kéo dài",
-            "công nhân phải thao tác thủ công nhiều",
-            "tiêu hao vật tư lớn",
-            "sai lệch kích thước vượt dung sai",
-            "năng suất không đạt kế hoạch",
-        ],
-        "measure": [
-            "thiết kế lại cơ cấu dẫn hướng",
-            "lắp thêm cảm biến quang",
-            "chế tạo đồ gá định vị nhanh",
-            "bổ sung bộ điều khiển PLC",
-            "thay đổi trình tự thao tác",
-            "cải tiến biên dạng dao cắt",
-            "lắp bộ đếm sản phẩm tự động",
-            "tận dụng phế liệu để gia công chi tiết phụ",
-        ],
-        "result": [
-            "năng suất tăng",
-            "tỷ lệ phế phẩm giảm",
-            "thời gian dừng máy giảm",
-            "chi phí vật tư giảm",
-            "số lao động phục vụ giảm",
-        ],
-    },
-    "energy_saving": {
-        "object": [
-            "hệ thống chiếu sáng nhà xưởng",
-            "máy nén khí",
-            "lò hơi",
-            "hệ thống điều hòa",
-            "động cơ bơm nước",
-            "quạt thông gió",
-            "hệ thống làm lạnh",
-            "trạm biến áp",
-        ],
-        "problem": [
-            "tiêu thụ điện năng lớn vào giờ cao điểm",
-            "rò rỉ khí nén trên đường ống",
-            "nhiệt thải không được thu hồi",
-            "thiết bị chạy không tải kéo dài",
-            "hệ số công suất thấp",
-        ],
-        "measure": [
-            "lắp biến tần điều chỉnh tốc độ",
-            "thay bóng đèn LED kèm cảm biến",
-            "thu hồi nhiệt khói thải để sấy nguyên liệu",
-            "lắp tụ bù công suất phản kháng",
-            "hẹn giờ tắt thiết bị ngoài ca",
-            "bọc cách nhiệt đường ống hơi",
-            "lắp tấm pin mặt trời trên mái",
-        ],
-        "result": [
-            "điện năng tiêu thụ giảm",
-            "lượng than sử dụng giảm",
-            "tiền điện hằng tháng giảm",
-            "phát thải khí nhà kính giảm",
-        ],
-    },
-    "education": {
-        "object": [
-            "tiết học trực tuyến",
-            "ngân hàng câu hỏi",
-            "phòng thí nghiệm",
-            "thư viện trường",
-            "sổ điểm điện tử",
-            "giờ sinh hoạt lớp",
-            "bài giảng môn Toán",
-            "câu lạc bộ tiếng Anh",
-        ],
-        "problem": [
-            "học sinh thiếu tương tác",
-            "giáo viên mất nhiều thời gian chấm bài",
-            "thiết bị thí nghiệm thiếu và cũ",
-            "học sinh yếu không theo kịp chương trình",
-            "phụ huynh ít nắm được tình hình học tập",
-        ],
-        "measure": [
-            "xây dựng kho bài giảng điện tử dùng chung",
-            "tự làm đồ dùng dạy học từ vật liệu tái chế",
-            "tổ chức nhóm học tập theo năng lực",
-            "ứng dụng phần mềm chấm trắc nghiệm",
-            "lập nhóm liên lạc với phụ huynh theo tuần",
-            "thiết kế phiếu học tập theo chủ đề",
-        ],
-        "result": [
-            "tỷ lệ học sinh khá giỏi tăng",
-            "thời gian chấm bài giảm",
-            "chi phí mua thiết bị giảm",
-            "học sinh hứng thú hơn với môn học",
-        ],
-    },
-    "health": {
-        "object": [
-            "quy trình tiếp đón người bệnh",
-            "khoa cấp cứu",
-            "kho dược",
-            "phòng xét nghiệm",
-            "quy trình tiêm chủng",
-            "khu cách ly",
-            "hồ sơ bệnh án",
-        ],
-        "problem": [
-            "người bệnh phải chờ lâu",
-            "sai sót khi cấp phát thuốc",
-            "mẫu xét nghiệm trả kết quả chậm",
-            "nguy cơ lây nhiễm chéo",
-            "quá tải vào đầu tuần",
-        ],
-        "measure": [
-            "sắp xếp lại luồng di chuyển một chiều",
-            "dán mã vạch cho từng đơn thuốc",
-            "đặt lịch khám qua tổng đài",
-            "chế tạo buồng lấy mẫu di động",
-            "phân loại người bệnh ngay tại cổng",
-            "số hóa phiếu chỉ định",
-        ],
-        "result": [
-            "thời gian chờ giảm",
-            "sai sót cấp phát thuốc giảm",
-            "số ca lây nhiễm giảm",
-            "mức hài lòng của người bệnh tăng",
-        ],
-    },
-    "administrative_reform": {
-        "object": [
-            "thủ tục cấp giấy xác nhận",
-            "hồ sơ đoàn viên",
-            "quy trình duyệt chi",
-            "bộ phận một cửa",
-            "công văn đến và đi",
-            "báo cáo định kỳ",
-        ],
-        "problem": [
-            "hồ sơ phải đi qua nhiều khâu",
-            "tra cứu mất nhiều ngày",
-            "biểu mẫu trùng lặp",
-            "người dân phải đi lại nhiều lần",
-            "số liệu báo cáo không thống nhất",
-        ],
-        "measure": [
-            "chuẩn hóa bộ biểu mẫu dùng chung",
-            "tiếp nhận hồ sơ qua mạng",
-            "lập sổ theo dõi điện tử có phân quyền",
-            "rút gọn quy trình còn ba bước",
-            "tự động tổng hợp số liệu từ các đơn vị",
-        ],
-        "result": [
-            "thời gian giải quyết hồ sơ giảm",
-            "chi phí in ấn giảm",
-            "số lần người dân phải đi lại giảm",
-            "báo cáo nộp đúng hạn",
-        ],
-    },
-    "digital_transformation": {
-        "object": [
-            "phần mềm quản lý kho",
-            "ứng dụng chấm công",
-            "cổng thông tin nội bộ",
-            "hệ thống camera giám sát",
-            "cơ sở dữ liệu khách hàng",
-            "phần mềm kế toán",
-        ],
-        "problem": [
-            "dữ liệu nhập tay nhiều lần",
-            "không theo dõi được tồn kho theo thời gian thực",
-            "chấm công bằng giấy dễ sai",
-            "thông tin phân tán ở nhiều bộ phận",
-        ],
-        "measure": [
-            "kết nối máy quét mã vạch với phần mềm",
-            "xây dựng ứng dụng trên điện thoại",
-            "đồng bộ dữ liệu lên máy chủ chung",
-            "tự động gửi cảnh báo qua tin nhắn",
-            "dùng bảng tính trực tuyến có phân quyền",
-        ],
-        "result": [
-            "thời gian nhập liệu giảm",
-            "sai sót số liệu giảm",
-            "chi phí văn phòng phẩm giảm",
-            "lãnh đạo nắm thông tin kịp thời",
-        ],
-    },
-    "safety": {
-        "object": [
-            "khu vực vận hành máy cắt",
-            "giàn giáo thi công",
-            "kho hóa chất",
-            "lối thoát hiểm",
-            "tủ điện phân phối",
-            "xe nâng hàng",
-        ],
-        "problem": [
-            "nguy cơ tai nạn lao động cao",
-            "công nhân chủ quan không dùng bảo hộ",
-            "biển báo không rõ ràng",
-            "hóa chất bảo quản chưa đúng quy định",
-        ],
-        "measure": [
-            "lắp rào chắn tự động ngắt máy",
-            "kẻ vạch phân luồng và lắp gương cầu",
-            "xây dựng bảng kiểm an toàn đầu ca",
-            "lắp cảm biến khói kết nối còi báo",
-            "tổ chức diễn tập định kỳ hằng quý",
-        ],
-        "result": [
-            "số vụ tai nạn giảm",
-            "thời gian sơ tán giảm",
-            "vi phạm an toàn giảm",
-            "ý thức an toàn của người lao động nâng lên",
-        ],
-    },
-}
-PLACES = [
-    "phân xưởng {n}",
-    "tổ {n}",
-    "ca {n}",
-    "dây chuyền số {n}",
-    "kho vật tư khu {L}",
-    "xưởng cơ điện",
-    "khu đóng gói {L}",
-    "phòng kỹ thuật",
-    "trạm {L}{n}",
-    "khoa {L}",
-    "điểm trường {L}",
-    "bộ phận một cửa",
-    "nhà máy {L}",
-    "chi nhánh {n}",
-]
-QUALIFIERS = [
-    "loại {L}{n}",
-    "đời {y}",
-    "công suất {n} kW",
-    "model {L}{L}-{n}{n}",
-    "nhập khẩu",
-    "do đơn vị tự chế tạo",
-    "đã qua {n} lần sửa chữa",
-    "dùng chung cho {n} tổ",
-    "vận hành {n} giờ mỗi ngày",
-    "lắp đặt từ năm {y}",
-]
-OPENERS = [
-    "Tại {place}",
-    "Trong năm {y}",
-    "Từ quý {q} năm {y}",
-    "Qua {n} lần kiểm tra tại {place}",
-    "Theo số liệu của {place}",
-    "Khi triển khai kế hoạch năm {y}",
-    "Ở {place}",
-    "Sau đợt dịch năm {y}",
-    "Trong mùa cao điểm",
-]
-SITUATION = [
-    "{opener}, {object} {qualifier} {problem}.",
-    "Bình quân mỗi tháng có {n} lần {problem2}, mỗi lần mất khoảng {n} phút xử lý.",
-    "Việc này làm {object2} tại {place} phải dừng chờ, ảnh hưởng kế hoạch của {n} đơn vị.",
-    "Chi phí khắc phục năm {y} lên tới {n} triệu đồng.",
-    "Đã có {n} kiến nghị của đoàn viên gửi công đoàn về vấn đề này.",
-    "Nguyên nhân do {object} {qualifier} không còn phù hợp với sản lượng {n} tấn mỗi tháng.",
-    "Ban giám đốc giao {place} tìm cách khắc phục trước tháng {m}.",
-    "Tỷ lệ sai hỏng đo được là {n},{n}% trong {n} lô gần nhất.",
-    "Người lao động tại {place} thường phải làm thêm {n} giờ mỗi tuần.",
-]
-SOLUTION = [
-    "Tác giả đề xuất {measure} tại {place}.",
-    "Cụ thể, {measure2} để phối hợp với {object2} {qualifier}.",
-    "Vật tư gồm {n} mét ống, {n} bộ cảm biến và {n} bu lông, phần lớn tận dụng từ kho.",
-    "Tổng chi phí thực hiện khoảng {n} triệu đồng, do {place} tự làm trong {n} ngày.",
-    "Sau {n} tuần chạy thử ở {place}, giải pháp được nhân rộng ra {n} tổ.",
-    "Quy trình mới gồm {n} bước, mỗi bước có phiếu kiểm tra riêng.",
-    "Nhóm đã tập huấn cho {n} đoàn viên và lập sổ theo dõi hằng ca.",
-    "Thông số vận hành được điều chỉnh từ {n} xuống {n} đơn vị.",
-    "Bản vẽ chi tiết được lưu tại {place} để các đơn vị khác tham khảo.",
-]
-EFFECT = [
-    "Kết quả, {result} {n}% so với trước khi áp dụng.",
-    "{result2} khoảng {n}% trong {n} tháng theo dõi.",
-    "Giá trị làm lợi ước tính {benefit} triệu đồng mỗi năm.",
-    "Mỗi tuần tiết kiệm được {n} giờ công tại {place}.",
-    "Từ tháng {m} năm {y} không còn ghi nhận sự cố tương tự.",
-    "Sáng kiến được áp dụng tại {n} đơn vị trong ngành.",
-    "Điều kiện làm việc của {n} người lao động được cải thiện.",
-]
-TITLE_FORMS = [
-    "Giải pháp {measure} cho {object} tại {place}",
-    "Cải tiến {object} {qualifier} bằng cách {measure}",
-    "Sáng kiến khắc phục tình trạng {object} {problem}",
-    "Nâng cao hiệu quả {object} thông qua {measure}",
-    "Ứng dụng {measure} tại {place}",
-    "Khắc phục {problem} ở {object}",
-]
-_SLOT = re.compile(r"\{(n|L|y|q|m)\}")
+from pipeline.vocabulary import (
+    COUNTRIES,
+    ETHNIC_GROUPS,
+    FAMILY_NAMES,
+    FIELDS,
+    GIVEN_NAMES,
+    MAKES,
+    MIDDLE_NAMES,
+    ORGANISATION_NAMES,
+    PLACE_NAMES,
+    SUBJECTS,
+    FieldWords,
+)
+
+OPENERS = (
+    "[Tại|Ở|Trong thực tế tại] {place}",
+    "[Trong|Suốt] năm {y}",
+    "[Từ|Bắt đầu từ] quý {q} năm {y}",
+    "Qua {small} [lần|đợt] kiểm tra [tại|ở] {place}",
+    "Theo số liệu [của|do] {place} [thống kê|cung cấp|tổng hợp]",
+    "[Khi|Trong quá trình] triển khai kế hoạch [năm|sản xuất năm|công tác năm] {y}",
+    "[Ở|Tại] {place} thuộc {organisation}",
+    "Sau [đợt dịch|đợt cao điểm|đợt kiểm tra] năm {y}",
+    "Trong [mùa cao điểm|những tháng cao điểm|các tháng cuối] năm {y}",
+    "[Tại|Ở] {organisation} ({province})",
+)
+SITUATION = (
+    "{opener}, {object} [của đơn vị|hiện có|đang dùng|lắp từ năm {y}|được trang bị từ năm {y}] "
+    "{problem}.",
+    "[Bình quân|Trung bình|Tính bình quân] mỗi [tháng|quý|tuần] có {small} lần {object2} "
+    "{problem2}, [mỗi lần|lần nào cũng] mất [khoảng|chừng|gần|hơn] {small} "
+    "[phút|giờ] [xử lý|khắc phục|để khắc phục].",
+    "[Việc này|Tình trạng này|Điều đó] [làm|khiến] {place} [phải dừng chờ|phải chờ đợi|bị "
+    "động], ảnh hưởng [kế hoạch|tiến độ|kết quả] của {small} [đơn vị|bộ phận|tổ|nhóm].",
+    "Chi phí [khắc phục|sửa chữa|bảo dưỡng] [năm|trong năm|riêng năm] {y} [lên tới|lên "
+    "đến|hết|vào khoảng] {big} [triệu đồng|nghìn đồng].",
+    "[Đã có|Có tới|Ban chấp hành nhận được] {small} [kiến nghị|ý kiến|phản ánh] của "
+    "[đoàn viên|người lao động|anh chị em|tổ viên] [gửi công đoàn|gửi ban chấp hành|về "
+    "vấn đề này].",
+    "Nguyên nhân [chính|chủ yếu|sâu xa] là {object} [do hãng|của hãng|nhãn hiệu] {make} "
+    "[đời|lắp từ năm|sản xuất năm] {y} [đã xuống cấp|đã cũ|không còn phù hợp|thiết kế chưa "
+    "hợp lý].",
+    "[Ban giám đốc|Lãnh đạo đơn vị|Thủ trưởng đơn vị|Ban chấp hành công đoàn] [giao|yêu "
+    "cầu|đề nghị] {place} [tìm cách khắc phục|tìm giải pháp|đề xuất cách làm] [trước|trong] "
+    "tháng {m} năm {y}.",
+    "Tỷ lệ [sai hỏng|lỗi|hư hỏng] [đo được|ghi nhận] là {dec}% [trong|qua] {small} [lô|đợt|kỳ] "
+    "gần nhất.",
+    "[Người lao động|Công nhân|Anh chị em|Đoàn viên] [tại|ở] {place} [thường phải|nhiều "
+    "tuần phải] làm thêm {small} giờ [mỗi tuần|một tuần|hằng tuần].",
+    "{person}, [tổ trưởng|trưởng ca|kỹ thuật viên|nhân viên|tổ phó] {place}, là người "
+    "[phát hiện|đầu tiên nêu ra|kiên trì theo dõi] [vấn đề|bất cập|hiện tượng] này.",
+    "[Đơn vị|Chúng tôi|Tổ] đã [thử|học|áp dụng] cách làm của {organisation2} nhưng "
+    "[không hiệu quả|chưa phù hợp|tốn kém] [với|đối với] {object}.",
+    "[Nhiều|Không ít|Một số] [sáng kiến|giải pháp] trước đây [chỉ xử lý|mới giải quyết] được "
+    "[phần ngọn|một phần|tạm thời] [vấn đề|tình trạng] này.",
+)
+SOLUTION = (
+    "[Tác giả|Nhóm tác giả|Chúng tôi|Tổ công đoàn] [đề xuất|đã|mạnh dạn] {action} {part} "
+    "[cho|trên|đối với] {object} [tại|ở] {place}.",
+    "[Cụ thể|Trước hết|Đầu tiên], {action2} {part2} [để phối hợp với|kết hợp với|gắn "
+    "vào|đặt trước] {object2}.",
+    "Vật tư [chủ yếu|phần lớn|đa phần] [tận dụng|lấy|xin] từ kho, [mua thêm|chỉ mua|đặt "
+    "mua] {part2} [của|hãng|do] {make} [giá|hết|với giá] {dec} triệu đồng.",
+    "Tổng chi phí [thực hiện|đầu tư|bỏ ra] [khoảng|chừng|là|vào khoảng] {big} [nghìn "
+    "đồng|triệu đồng], do {place} [tự làm|tự thi công|tự lắp đặt] trong {small} ngày.",
+    "Sau {small} [tuần|tháng] [chạy thử|thử nghiệm|áp dụng thử] [ở|tại] {place}, giải pháp "
+    "được [nhân rộng|áp dụng|triển khai] ra {small} [tổ|đơn vị|bộ phận|phân xưởng].",
+    "Quy trình mới gồm {small} bước, [mỗi bước|từng bước|bước nào cũng] có [phiếu kiểm "
+    "tra|người chịu trách nhiệm|biểu mẫu] riêng.",
+    "[Nhóm|Tác giả|Tổ] đã [tập huấn|hướng dẫn|kèm cặp] cho {small} [đoàn viên|người lao "
+    "động|đồng nghiệp] và lập sổ theo dõi [hằng ca|hằng ngày|hằng tuần].",
+    "Thông số [vận hành|cài đặt|định mức] được [điều chỉnh|hạ|thay đổi] từ {small} xuống "
+    "{small} [đơn vị|mức].",
+    "[Tài liệu|Hồ sơ|Bản vẽ] [hướng dẫn|chi tiết|kỹ thuật] được lưu [tại|ở] {place} để "
+    "[các đơn vị khác|đồng nghiệp|các tổ] tham khảo.",
+    "[Cùng tham gia có|Đồng tác giả là|Giúp sức cho tác giả có] {person} và {coauthor}.",
+    "{part2} [mã|loại|số hiệu] {model} [được|đã được] [lắp|đặt|bố trí] [ngay|sát] "
+    "[cạnh|bên] {object}.",
+    "[Mọi|Toàn bộ|Các] [công việc|khâu] [đều|được] [làm|thực hiện] ngoài giờ, [không "
+    "ảnh hưởng|không làm gián đoạn] [sản xuất|công việc chung].",
+)
+EFFECT = (
+    "Kết quả, {metric} [được cải thiện|cải thiện|đã cải thiện|thay đổi rõ] {pct}% "
+    "[so với trước khi áp dụng|so với trước|so với cùng kỳ].",
+    "{metric2} [cải thiện|tốt lên|chuyển biến] [khoảng|chừng|gần|hơn] {pct}% [trong|sau] "
+    "{small} tháng theo dõi.",
+    "Giá trị làm lợi [ước tính|tính được|ước đạt] {benefit} triệu đồng [mỗi năm|một năm|hằng năm].",
+    "Mỗi [tuần|tháng] tiết kiệm được {small} giờ công [tại|ở|cho] {place}.",
+    "[Từ|Kể từ] tháng {m} năm {y} không còn ghi nhận [sự cố|trường hợp|hiện tượng] tương tự.",
+    "Sáng kiến [được|đã được] [áp dụng|nhân rộng] tại {small} đơn vị [trong ngành|trên địa "
+    "bàn {province}|của {organisation}].",
+    "Điều kiện làm việc của {small} [người lao động|đoàn viên|công nhân] được cải thiện.",
+    "[Hội đồng sáng kiến|Hội đồng khoa học] {organisation} [đánh giá|công nhận|xếp] sáng "
+    "kiến đạt loại [A|B|khá|tốt] năm {y}.",
+    "Phản hồi về {object} từ [người sử dụng|cấp trên|đồng nghiệp] [rất tích cực|tốt|khả quan].",
+)
+TITLE_FORMS = (
+    "[Giải pháp|Sáng kiến|Biện pháp] {action} {part} [cho|trên] {object} [tại|ở] {place}",
+    "Cải tiến {object} [bằng cách|thông qua việc|qua việc] {action} {part}",
+    "[Sáng kiến|Giải pháp] khắc phục tình trạng {object} {problem}",
+    "Nâng cao hiệu quả {object} [thông qua|nhờ|bằng] {part}",
+    "Ứng dụng {part} [của hãng|hãng] {make} [tại|vào] {place}",
+    "{action} {part} [cho|trên] {object} [ở|tại] {organisation}",
+)
+_ALTERNATIVES = re.compile(r"\[([^\[\]]*)\]")
+_DRAWS = re.compile(r"\{(small|big|pct|dec|y|q|m)\}")
 
 
 @dataclass(frozen=True)
@@ -339,53 +137,112 @@ class Initiative:
         return [self.situation, self.solution, self.effect]
 
 
-def _pick(rng: random.Random, words: dict[str, list[str]]) -> dict[str, str]:
-    return {kind: rng.choice(options) for kind, options in words.items()}
+_NUMBERS = {
+    "small": lambda rng: str(rng.randint(2, 60)),
+    "big": lambda rng: f"{rng.randint(100, 9_900):,}".replace(",", "."),
+    "pct": lambda rng: str(rng.randint(5, 85)),
+    "dec": lambda rng: f"{rng.randint(1, 99)},{rng.randint(1, 9)}",
+    "y": lambda rng: str(rng.randint(2005, 2022)),
+    "q": lambda rng: str(rng.randint(1, 4)),
+    "m": lambda rng: str(rng.randint(1, 12)),
+}
 
 
 def _fill(rng: random.Random, template: str, slots: dict[str, str]) -> str:
-    """Fill named slots, then draw a fresh number or letter for every {n}, {L}, {y}, {q}, {m}."""
-    draws = {
-        "n": lambda: str(rng.randint(2, 60)),
-        "L": lambda: rng.choice("ABCDEGHKLMNPQRSTVX"),
-        "y": lambda: str(rng.randint(2005, 2022)),
-        "q": lambda: str(rng.randint(1, 4)),
-        "m": lambda: str(rng.randint(1, 12)),
+    """Fill the named slots, choose one of every ``[a|b]``, then draw a fresh figure for every
+    ``{small}``, ``{big}``, ``{pct}``, ``{dec}``, ``{y}``, ``{q}`` and ``{m}``."""
+    text = template.format(**{**slots, **{k: f"{{{k}}}" for k in _NUMBERS}})
+    text = _ALTERNATIVES.sub(lambda match: rng.choice(match.group(1).split("|")), text)
+    return _DRAWS.sub(lambda match: _NUMBERS[match.group(1)](rng), text)
+
+
+def _sentence(rng: random.Random, template: str, slots: dict[str, str]) -> str:
+    text = _fill(rng, template, slots)
+    return text[0].upper() + text[1:]
+
+
+def _person(rng: random.Random) -> str:
+    middle = rng.choice(MIDDLE_NAMES)
+    title = "chị" if middle == "Thị" else rng.choice(("anh", "đồng chí", "kỹ sư", "ông"))
+    return f"{title} {rng.choice(FAMILY_NAMES)} {middle} {rng.choice(GIVEN_NAMES)}"
+
+
+def _organisation(rng: random.Random, words: FieldWords) -> str:
+    return f"{rng.choice(words.organisations)} {rng.choice(ORGANISATION_NAMES)}"
+
+
+def _place(rng: random.Random, words: FieldWords) -> str:
+    name = rng.choice(
+        (
+            str(rng.randint(1, 40)),
+            f"{rng.choice('ABCDEGHKLMNPQRSTVX')}{rng.randint(1, 9)}",
+            rng.choice(PLACE_NAMES),
+            rng.choice(GIVEN_NAMES),
+        )
+    )
+    return f"{rng.choice(words.units)} {name}"
+
+
+def _slots(rng: random.Random, words: FieldWords) -> dict[str, str]:
+    """What one filing talks about: its objects, problems, parts, people, places and makes."""
+
+    def thing() -> str:
+        return f"{rng.choice(words.heads)} {rng.choice(words.handles)}"
+
+    slots = {
+        "object": thing(),
+        "object2": thing(),
+        "problem": rng.choice(words.problems),
+        "problem2": rng.choice(words.problems),
+        "part": rng.choice(words.parts),
+        "part2": rng.choice(words.parts),
+        "action": rng.choice(words.actions),
+        "action2": rng.choice(words.actions),
+        "metric": rng.choice(words.metrics),
+        "metric2": rng.choice(words.metrics),
+        "handles": rng.choice(words.handles),
+        "place": _place(rng, words),
+        "unit_name": _place(rng, words),
+        "organisation": _organisation(rng, words),
+        "organisation2": _organisation(rng, words),
+        "person": _person(rng),
+        "coauthor": _person(rng),
+        "make": rng.choice(MAKES),
+        "model": f"{rng.choice(MAKES)[:2].upper()}-{rng.randint(100, 9_999)}",
+        "province": rng.choice(PLACE_NAMES),
+        "country": rng.choice(COUNTRIES),
+        "ethnic": rng.choice(ETHNIC_GROUPS),
+        "subject": rng.choice(SUBJECTS),
     }
-    text = template.format(**{**slots, **{k: f"{{{k}}}" for k in draws}})
-    return _SLOT.sub(lambda match: draws[match.group(1)](), text)
+    # Slots that hold templates themselves are filled once, so the filing keeps them.
+    slots = {
+        kind: _fill(rng, value, slots) if "{" in value or "[" in value else value
+        for kind, value in slots.items()
+    }
+    return slots
 
 
-def _paragraph(rng: random.Random, templates: list[str], slots: dict[str, str]) -> str:
+def _paragraph(
+    rng: random.Random, templates: tuple[str, ...], slots: dict[str, str], extra: tuple[str, ...]
+) -> str:
     chosen = [templates[0], *rng.sample(templates[1:], rng.randint(2, 4))]
-    return " ".join(_fill(rng, t, slots) for t in chosen)
+    chosen += rng.sample(extra, rng.randint(0, min(2, len(extra))))
+    return " ".join(_sentence(rng, template, slots) for template in chosen)
 
 
 def initiative(rng: random.Random, field: str | None = None) -> Initiative:
     """One initiative of ``field`` (a random field when None)."""
     field = field or rng.choice(list(FIELDS))
     words = FIELDS[field]
-    main = _pick(rng, words)
-    second = _pick(rng, words)
     benefit = rng.choice([0, 5, 15, 30, 60, 120, 250, 800, 2500]) * rng.randint(1, 9) * 100_000
-    place = _fill(rng, rng.choice(PLACES), {})
-    slots = {
-        **main,
-        "object2": second["object"],
-        "problem2": second["problem"],
-        "measure2": second["measure"],
-        "result2": second["result"].capitalize(),
-        "place": place,
-        "qualifier": _fill(rng, rng.choice(QUALIFIERS), {}),
-        "benefit": f"{benefit / 1_000_000:g}".replace(".", ","),
-    }
+    slots = _slots(rng, words)
+    slots["benefit"] = f"{benefit / 1_000_000:g}".replace(".", ",")
     slots["opener"] = _fill(rng, rng.choice(OPENERS), slots)
-    title = _fill(rng, rng.choice(TITLE_FORMS), slots)
     return Initiative(
         field,
-        title[0].upper() + title[1:],
-        _paragraph(rng, SITUATION, slots),
-        _paragraph(rng, SOLUTION, slots),
-        _paragraph(rng, EFFECT, slots),
+        _sentence(rng, rng.choice(TITLE_FORMS), slots),
+        _paragraph(rng, SITUATION, slots, words.context),
+        _paragraph(rng, SOLUTION, slots, ()),
+        _paragraph(rng, EFFECT, slots, ()),
         benefit,
     )

@@ -36,8 +36,8 @@ class MatchingParameters:
     seed: int = 20210901
     top: int = 5
     rescore: int = 10
-    # Candidates whose signatures agree on fewer than this share of permutations (estimated
-    # Jaccard) cannot reach the threshold, short of a tiny text inside a much longer one.
+    # Candidates whose signatures agree on fewer than this share of values (estimated Jaccard)
+    # cannot reach the threshold, short of a tiny text inside a much longer one.
     rescore_floor: float = 0.35
 
     @property
@@ -106,6 +106,76 @@ class Match:
     candidates: tuple[Candidate, ...]
 
 
+def _exact_key(digest: str) -> bytes:
+    """128 bits of an exact hash: as safe against collisions among millions of documents, in
+    less than half the memory of the hexadecimal text."""
+    return bytes.fromhex(digest[:32])
+
+
+_LANES = np.uint64(0x0101010101010101)
+_TOP_BYTE = np.uint64(56)
+
+
+class Fingerprints:
+    """The low byte of every value of every indexed signature, to rank LSH candidates in numpy.
+
+    Two signatures agree on a value's low byte when they agree on the value, and otherwise once
+    in 256 times: too rarely to change a ranking. The first ``HEAD`` bytes of each signature are
+    kept apart from the rest: ranking every candidate reads only them, one cache line each,
+    and only the best few are then compared on the whole signature.
+    """
+
+    HEAD = 64
+
+    def __init__(self, width: int) -> None:
+        if width % 8 or not self.HEAD < width <= 248:
+            raise ValueError(f"signatures of {width} values: need a multiple of 8, 72 to 248")
+        self._count = 0
+        self._head = np.empty((1024, self.HEAD), dtype=np.uint8)
+        self._tail = np.empty((1024, width - self.HEAD), dtype=np.uint8)
+
+    def append(self, digests: list[list[int]]) -> None:
+        """Keep these signatures (``RMinHash.digest()``), in index order."""
+        start, end = self._count, self._count + len(digests)
+        if end > len(self._head):
+            size = max(end, 2 * len(self._head))
+            self._head = _grown(self._head, size, start)
+            self._tail = _grown(self._tail, size, start)
+        rows = self.of(digests)
+        self._head[start:end] = rows[:, : self.HEAD]
+        self._tail[start:end] = rows[:, self.HEAD :]
+        self._count = end
+
+    @staticmethod
+    def of(digests: list[list[int]]) -> np.ndarray:
+        """The fingerprints of these signatures, a row each."""
+        return np.asarray(digests, dtype=np.uint32).astype(np.uint8)
+
+    def agreement(self, positions: np.ndarray, query: np.ndarray, whole: bool) -> np.ndarray:
+        """How many values of the head (or of the whole signature) each indexed signature at
+        ``positions`` shares with ``query`` (a fingerprint)."""
+        counted = _count_equal(self._head.take(positions, axis=0), query[: self.HEAD])
+        if whole:
+            counted += _count_equal(self._tail.take(positions, axis=0), query[self.HEAD :])
+        return counted
+
+
+def _grown(table: np.ndarray, rows: int, kept: int) -> np.ndarray:
+    grown = np.empty((rows, table.shape[1]), dtype=table.dtype)
+    grown[:kept] = table[:kept]
+    return grown
+
+
+def _count_equal(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """How many bytes of each row equal the query's (rows of a multiple of 8 bytes, < 256)."""
+    equal = rows == query
+    # Eight 0/1 bytes per 64-bit word: summing words adds them lane by lane (no lane exceeds
+    # 31), and multiplying by 0x0101... gathers the lanes into the top byte.
+    words = equal.view(np.uint64).sum(axis=1, dtype=np.uint64)
+    counted: np.ndarray = ((words * _LANES) >> _TOP_BYTE).astype(np.int64)
+    return counted
+
+
 @dataclass
 class Index:
     """Every earlier document of a program: exact hashes and LSH buckets, in memory.
@@ -117,8 +187,8 @@ class Index:
     params: MatchingParameters
     _lsh: rensa.RMinHashLSH = field(init=False)
     _ids: list[str] = field(default_factory=list)
-    _exact: dict[str, str] = field(default_factory=dict)
-    _signatures: np.ndarray = field(init=False)
+    _exact: dict[bytes, str] = field(default_factory=dict)
+    _fingerprints: Fingerprints = field(init=False)
 
     def __post_init__(self) -> None:
         self._lsh = rensa.RMinHashLSH(
@@ -126,17 +196,7 @@ class Index:
             num_perm=self.params.num_perm,
             num_bands=self.params.num_bands,
         )
-        self._signatures = np.empty((1024, self.params.num_perm), dtype=np.uint32)
-
-    def _keep_signatures(self, rows: list[list[int]]) -> None:
-        start, end = len(self._ids), len(self._ids) + len(rows)
-        if end > len(self._signatures):
-            grown = np.empty(
-                (max(end, 2 * len(self._signatures)), self.params.num_perm), dtype=np.uint32
-            )
-            grown[:start] = self._signatures[:start]
-            self._signatures = grown
-        self._signatures[start:end] = rows
+        self._fingerprints = Fingerprints(self.params.num_perm)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -151,9 +211,9 @@ class Index:
     def add(self, document_id: str, probe: Probe) -> None:
         """Index one document."""
         self._lsh.insert(len(self._ids), probe.signature)
-        self._keep_signatures([probe.signature.digest()])
+        self._fingerprints.append([probe.signature.digest()])
         self._ids.append(document_id)
-        self._exact.setdefault(probe.digest, document_id)
+        self._exact.setdefault(_exact_key(probe.digest), document_id)
 
     def add_many(self, documents: Iterable[tuple[str, str, bytes | None]]) -> None:
         """Index (id, key, stored signature or None) in bulk, as at start-up.
@@ -197,33 +257,34 @@ class Index:
         ready = [s for s in signatures if s is not None]
         start = len(self._ids)
         self._lsh.insert_pairs([(start + i, s) for i, s in enumerate(ready)])
-        self._keep_signatures([s.digest() for s in ready])
+        self._fingerprints.append([s.digest() for s in ready])
         for document_id, key, _ in batch:
             self._ids.append(document_id)
-            self._exact.setdefault(exact_hash(key), document_id)
+            self._exact.setdefault(_exact_key(exact_hash(key)), document_id)
 
     def exact(self, probe: Probe, excluded: frozenset[str]) -> str | None:
         """An earlier document with the same matching key."""
-        same = self._exact.get(probe.digest)
+        same = self._exact.get(_exact_key(probe.digest))
         return same if same is not None and same not in excluded else None
 
     def shortlist(self, probe: Probe, excluded: frozenset[str]) -> list[str]:
         """The LSH candidates worth re-scoring exactly: those whose signatures agree most with
         the probe's, at most ``rescore`` of them and none below ``rescore_floor`` (sorted).
 
-        A large corpus returns thousands of LSH candidates per query, so they are ranked in two
-        numpy passes (a 32-value prefix of the signatures, then all of them for the best few
-        hundred) and the exclusions are applied only to the survivors.
+        A large corpus returns hundreds or thousands of LSH candidates per query, so they are
+        ranked in numpy on fingerprints (their heads, then the whole of the best few hundred)
+        and the exclusions are applied only to the best.
         """
-        positions = np.asarray(self._lsh.query(probe.signature), dtype=np.int64)
-        if positions.size == 0:
+        found = self._lsh.query(probe.signature)
+        if not found:
             return []
-        query = np.asarray(probe.signature.digest(), dtype=np.uint32)
+        positions = np.fromiter(found, dtype=np.int64, count=len(found))
+        query = Fingerprints.of([probe.signature.digest()])[0]
         keep = 10 * (self.params.rescore + len(excluded))
         if positions.size > keep:
-            prefix = (self._signatures[positions, :32] == query[:32]).sum(axis=1)
-            positions = positions[np.argpartition(-prefix, keep)[:keep]]
-        agreement = (self._signatures[positions] == query).sum(axis=1)
+            head = self._fingerprints.agreement(positions, query, whole=False)
+            positions = positions[np.argpartition(-head, keep)[:keep]]
+        agreement = self._fingerprints.agreement(positions, query, whole=True)
         floor = self.params.rescore_floor * self.params.num_perm
         chosen: set[str] = set()
         for i in np.argsort(-agreement, kind="stable"):
@@ -247,6 +308,15 @@ class Index:
         from it (indexed but never committed) is skipped.
         """
         excluded = dismissed | {document_id}
+        shortlisted = {c: texts[c] for c in self.shortlist(probe, excluded) if c in texts}
+        return self.judge(probe, excluded, shortlisted)
+
+    def judge(
+        self, probe: Probe, excluded: frozenset[str], shortlisted: Mapping[str, str]
+    ) -> Match:
+        """Verdict of ``probe``: an exact duplicate of an indexed document not ``excluded``, else
+        the best of ``shortlisted`` (the matching keys of ``shortlist(probe, excluded)``, as far
+        as they are committed) re-scored exactly."""
         same = self.exact(probe, excluded)
         if same is not None:
             only = (Candidate(submission_id=same, score=1.0),)
@@ -254,9 +324,8 @@ class Index:
         size, weight = self.params.shingle_size, self.params.containment_weight
         scored = sorted(
             (
-                (round(similarity(probe.shingles, set(shingles(texts[c], size)), weight), 4), c)
-                for c in self.shortlist(probe, excluded)
-                if c in texts
+                (round(similarity(probe.shingles, set(shingles(text, size)), weight), 4), c)
+                for c, text in shortlisted.items()
             ),
             key=lambda pair: (-pair[0], pair[1]),
         )[: self.params.top]

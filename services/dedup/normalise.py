@@ -57,11 +57,26 @@ def strip_diacritics(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", bare) if unicodedata.category(c) != "Mn")
 
 
+# For ASCII text, what ``casefold`` and ``_NOT_WORD`` do, as one bytes.translate table: letters
+# and digits kept (capitals lowered), everything else a space.
+_ASCII_FOLD = (
+    bytes((c if chr(c).isalnum() else 32) if c < 65 or c > 90 else c + 32 for c in range(128))
+    + b" " * 128
+)
+# In NFD, with đ/Đ replaced, Vietnamese text is ASCII and combining marks only.
+_NOT_ASCII_OR_MARK = re.compile("[^\x00-\x7f\u0300-\u036f]")
+
+
 def matching_key(text: str) -> str:
     """The diacritics-insensitive canonical form that matching works on.
 
-    Equal to ``strip_diacritics(canonical(text))``, but without the tone-placement pass, which
-    dropping the tone marks makes moot: this runs for every document screened.
+    For Vietnamese text, equal to ``strip_diacritics(canonical(text))``, but without the
+    tone-placement pass, which dropping the tone marks makes moot, and, when the text holds
+    only ASCII and Vietnamese letters (nearly always), on bytes: this runs for every document
+    screened.
     """
-    folded = strip_diacritics(text).casefold()
-    return " ".join(_NOT_WORD.sub(" ", folded).split())
+    decomposed = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    if _NOT_ASCII_OR_MARK.search(decomposed) is None:
+        bare = decomposed.encode("ascii", "ignore")  # drops exactly the combining marks
+        return b" ".join(bare.translate(_ASCII_FOLD).split()).decode()
+    return " ".join(_NOT_WORD.sub(" ", strip_diacritics(text).casefold()).split())

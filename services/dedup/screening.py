@@ -149,10 +149,10 @@ class Screener:
             )
             .where(documents.c.seq > self.last_seq)
             .order_by(documents.c.seq)
-            .execution_options(yield_per=20_000)
+            .execution_options(yield_per=5_000)
         )
         count = 0
-        async for chunk in rows.partitions(20_000):
+        async for chunk in rows.partitions(5_000):
             by_program: dict[str, list[tuple[str, str, bytes | None]]] = {}
             for _, program, submission_id, key, signature in chunk:
                 by_program.setdefault(program, []).append((submission_id, key, signature))
@@ -168,8 +168,8 @@ class Screener:
         """Judge ``event``, store its document and verdict, and index it."""
         index = self.index(event.program)
         excluded = dismissed | {event.submission_id}
-        texts = await self._texts(session, index.shortlist(probe, excluded))
-        match = index.screen(event.submission_id, probe, texts, dismissed)
+        shortlisted = await self._texts(session, index.shortlist(probe, excluded))
+        match = index.judge(probe, excluded, shortlisted)
         inserted = await session.execute(
             documents.insert().values(
                 submission_id=event.submission_id,

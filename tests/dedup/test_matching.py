@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from pipeline.perturb import edit_words, strip_accents, truncate
 from pipeline.texts import Initiative, initiative
 from services.dedup.matching import (
+    Fingerprints,
     Index,
     MatchingParameters,
     document_text,
@@ -102,3 +104,22 @@ def test_an_unreadable_stored_signature_is_recomputed() -> None:
     texts = {"s0": original}
     match = index.screen("new", index.probe(original + " them"), texts)
     assert match.best_match == "s0"
+
+
+def test_fingerprints_count_the_values_a_query_shares_with_each_signature() -> None:
+    rng = np.random.default_rng(5)
+    digests = rng.integers(0, 2**32, size=(1500, 128), dtype=np.uint64)
+    query = digests[7].copy()
+    digests[:, :40] = query[:40]  # every signature shares 40 head values with the query...
+    digests[::3, 100:] = query[100:]  # ...and a third of them 28 tail values too
+    fingerprints = Fingerprints(128)
+    fingerprints.append(digests[:1000].tolist())
+    fingerprints.append(digests[1000:].tolist())  # past the first 1,024 rows
+    positions = np.arange(1500)
+    own = Fingerprints.of([query.tolist()])[0]
+    low = digests.astype(np.uint8)
+    assert (
+        fingerprints.agreement(positions, own, whole=False) == (low[:, :64] == own[:64]).sum(1)
+    ).all()
+    assert (fingerprints.agreement(positions, own, whole=True) == (low == own).sum(1)).all()
+    assert fingerprints.agreement(np.array([7]), own, whole=True)[0] == 128

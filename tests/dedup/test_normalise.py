@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.perturb import positive_classes
 from pipeline.texts import initiative
@@ -48,3 +51,17 @@ def test_fast_matching_key_equals_the_full_normalisation() -> None:
             item = perturb(initiative(rng))
             for text in (item.title, item.situation, item.effect):
                 assert matching_key(text) == strip_diacritics(canonical(text)), name
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(max_codepoint=0x2100) | st.sampled_from("ạảãàáâậầấẩẫăắđĐƯơỡ–“”…"),
+        max_size=40,
+    )
+)
+def test_matching_keys_bytes_path_equals_its_general_path_on_any_text(text: str) -> None:
+    for form in ("NFC", "NFD"):
+        typed = unicodedata.normalize(form, text)
+        folded = strip_diacritics(typed).casefold()
+        assert matching_key(typed) == " ".join(re.sub(r"[\W_]+", " ", folded).split())

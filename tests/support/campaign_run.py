@@ -17,6 +17,7 @@ import httpx
 
 from pipeline.campaign import Filed, campaign
 from pipeline.processes import Pipeline, create_api_key
+from services.dedup.matching import MatchingParameters, document_text, shingles, similarity
 from shared.messaging.topology import ALL_QUEUES
 from shared.polling import poll
 from shared.reference.catalog import ReferenceData, load_reference
@@ -32,6 +33,9 @@ from tests.support.expected import (
 from tests.support.publish import queue_depths
 from tests.support.receivers import WebhookReceiver
 
+# Near copies scoring under this may be missed: the threshold (0.5) plus the error of the
+# MinHash estimate that decides which pairs LSH puts forward.
+BORDERLINE = 0.6
 FAST = {
     "SANGKIEN_RELAY_IDLE_SECONDS": "0.1",
     "SANGKIEN_AGGREGATION_SNAPSHOT_SECONDS": "0.5",
@@ -137,25 +141,47 @@ class CampaignRun:
         injected = self.expected.near
         return len(injected - near), len(near - injected)
 
+    def copy_score(self, key: str) -> float:
+        """The exact score of an injected copy against its original, as dedup re-scores it."""
+        params, drafts = MatchingParameters(), {f.client_key: f.draft for f in self.filed}
+
+        def grams(client_key: str) -> set[str]:
+            draft = drafts[client_key]
+            parts = (draft[part] for part in ("situation", "solution", "effect"))
+            return set(shingles(document_text(draft["title"], *parts), params.shingle_size))
+
+        original = self.expected.original[key]
+        return similarity(grams(key), grams(original), params.containment_weight)
+
     async def check_flags(self, timeout: float) -> None:
-        """Dedup flagged exactly the injected copies, each with its original (or an earlier
-        copy of it) as the best match."""
+        """Dedup flagged the injected copies, each with its original (or an earlier copy of it)
+        as the best match, and nothing else; then expect the figures its verdicts give.
+
+        A near copy may be missed only when it sits at the threshold (score below
+        ``BORDERLINE``): there, LSH finds a pair with a probability well under one (DESIGN §4
+        quality bars are per class, not per pair; `docs/dedup.md`).
+        """
         seen = await self.screened(timeout)
         by_verdict: dict[str, set[str]] = {}
         for key, (_, verdict, _) in seen.items():
             by_verdict.setdefault(verdict, set()).add(key)
-        for verdict, expected in (
-            ("exact_duplicate", self.expected.exact),
-            ("near_duplicate", self.expected.near),
-        ):
-            got = by_verdict.get(verdict, set())
-            assert got == expected, (verdict, "missed", expected - got, "extra", got - expected)
+        exact = by_verdict.get("exact_duplicate", set())
+        assert exact == self.expected.exact, exact ^ self.expected.exact
+        near = by_verdict.get("near_duplicate", set())
+        assert near <= self.expected.near, ("not injected", near - self.expected.near)
+        missed = {key: self.copy_score(key) for key in self.expected.near - near}
+        clear = {key: score for key, score in missed.items() if score >= BORDERLINE}
+        assert not clear, ("clear copies missed", clear)
         family = {key: self.expected.original.get(key, key) for key in seen}
         ids = {submission_id: key for key, (submission_id, _, _) in seen.items()}
-        for key in self.expected.near:
+        for key in near:
             match = ids[seen[key][2]]
             assert family.get(match, match) == family[key], (key, match)
         self.checked["verdicts"] = len(seen)
+        self.checked["near copies missed at the threshold"] = len(missed)
+        self.expected = expected_campaign(
+            self.filed, self.reference, {key: verdict for key, (_, verdict, _) in seen.items()}
+        )
 
     def expected_milestones(self) -> set[tuple[str, str, str]]:
         """(union, scope, rule) of every milestone the campaign must fire."""
