@@ -80,11 +80,13 @@ def similarity(a: frozenset[str] | set[str], b: set[str], containment_weight: fl
 
 @dataclass(frozen=True)
 class Probe:
-    """A document's features, computed once: its key, shingles, signature and exact hash."""
+    """A document's features, computed once: its key, shingles, signature, the signature's
+    fingerprint and the exact hash."""
 
     key: str
     shingles: frozenset[str]
     signature: rensa.RMinHash
+    fingerprint: np.ndarray = field(compare=False)
     digest: str
 
     def stored_signature(self) -> bytes:
@@ -134,14 +136,13 @@ class Fingerprints:
         self._head = np.empty((1024, self.HEAD), dtype=np.uint8)
         self._tail = np.empty((1024, width - self.HEAD), dtype=np.uint8)
 
-    def append(self, digests: list[list[int]]) -> None:
-        """Keep these signatures (``RMinHash.digest()``), in index order."""
-        start, end = self._count, self._count + len(digests)
+    def append(self, rows: np.ndarray) -> None:
+        """Keep these fingerprints (``Fingerprints.of``), in index order."""
+        start, end = self._count, self._count + len(rows)
         if end > len(self._head):
             size = max(end, 2 * len(self._head))
             self._head = _grown(self._head, size, start)
             self._tail = _grown(self._tail, size, start)
-        rows = self.of(digests)
         self._head[start:end] = rows[:, : self.HEAD]
         self._tail[start:end] = rows[:, self.HEAD :]
         self._count = end
@@ -151,13 +152,22 @@ class Fingerprints:
         """The fingerprints of these signatures, a row each."""
         return np.asarray(digests, dtype=np.uint32).astype(np.uint8)
 
-    def agreement(self, positions: np.ndarray, query: np.ndarray, whole: bool) -> np.ndarray:
-        """How many values of the head (or of the whole signature) each indexed signature at
-        ``positions`` shares with ``query`` (a fingerprint)."""
-        counted = _count_equal(self._head.take(positions, axis=0), query[: self.HEAD])
-        if whole:
-            counted += _count_equal(self._tail.take(positions, axis=0), query[self.HEAD :])
-        return counted
+    def head_agreement(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """How many of the first ``HEAD`` values each indexed signature at ``positions``
+        shares with ``query`` (a fingerprint)."""
+        head = query[: self.HEAD]
+        # A chunk at a time, so that the comparison stays in the processor's cache.
+        return np.concatenate(
+            [
+                _count_equal(self._head.take(positions[start : start + 4096], axis=0), head)
+                for start in range(0, len(positions), 4096)
+            ]
+        )
+
+    def tail_agreement(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """How many of the other values each indexed signature at ``positions`` shares with
+        ``query``."""
+        return _count_equal(self._tail.take(positions, axis=0), query[self.HEAD :])
 
 
 def _grown(table: np.ndarray, rows: int, kept: int) -> np.ndarray:
@@ -168,11 +178,14 @@ def _grown(table: np.ndarray, rows: int, kept: int) -> np.ndarray:
 
 def _count_equal(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     """How many bytes of each row equal the query's (rows of a multiple of 8 bytes, < 256)."""
-    equal = rows == query
-    # Eight 0/1 bytes per 64-bit word: summing words adds them lane by lane (no lane exceeds
-    # 31), and multiplying by 0x0101... gathers the lanes into the top byte.
-    words = equal.view(np.uint64).sum(axis=1, dtype=np.uint64)
-    counted: np.ndarray = ((words * _LANES) >> _TOP_BYTE).astype(np.int64)
+    words = (rows == query).view(np.uint64)
+    # Eight 0/1 bytes per 64-bit word: adding the words adds them lane by lane (no lane
+    # exceeds 31), and multiplying by 0x0101... gathers the lanes into the top byte. Adding
+    # columns one by one beats numpy's sum along a short axis by half.
+    lanes = words[:, 0].copy()
+    for column in range(1, words.shape[1]):
+        lanes += words[:, column]
+    counted: np.ndarray = ((lanes * _LANES) >> _TOP_BYTE).astype(np.int64)
     return counted
 
 
@@ -206,12 +219,13 @@ class Index:
         grams = shingles(key, self.params.shingle_size)
         signature = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
         signature.update(grams)
-        return Probe(key, frozenset(grams), signature, exact_hash(key))
+        fingerprint = Fingerprints.of([signature.digest()])
+        return Probe(key, frozenset(grams), signature, fingerprint, exact_hash(key))
 
     def add(self, document_id: str, probe: Probe) -> None:
         """Index one document."""
         self._lsh.insert(len(self._ids), probe.signature)
-        self._fingerprints.append([probe.signature.digest()])
+        self._fingerprints.append(probe.fingerprint)
         self._ids.append(document_id)
         self._exact.setdefault(_exact_key(probe.digest), document_id)
 
@@ -257,7 +271,7 @@ class Index:
         ready = [s for s in signatures if s is not None]
         start = len(self._ids)
         self._lsh.insert_pairs([(start + i, s) for i, s in enumerate(ready)])
-        self._fingerprints.append([s.digest() for s in ready])
+        self._fingerprints.append(Fingerprints.of([s.digest() for s in ready]))
         for document_id, key, _ in batch:
             self._ids.append(document_id)
             self._exact.setdefault(_exact_key(exact_hash(key)), document_id)
@@ -279,12 +293,13 @@ class Index:
         if not found:
             return []
         positions = np.fromiter(found, dtype=np.int64, count=len(found))
-        query = Fingerprints.of([probe.signature.digest()])[0]
+        query = probe.fingerprint[0]
+        agreement = self._fingerprints.head_agreement(positions, query)
         keep = 10 * (self.params.rescore + len(excluded))
         if positions.size > keep:
-            head = self._fingerprints.agreement(positions, query, whole=False)
-            positions = positions[np.argpartition(-head, keep)[:keep]]
-        agreement = self._fingerprints.agreement(positions, query, whole=True)
+            best = np.argpartition(agreement, -keep)[-keep:]
+            positions, agreement = positions[best], agreement[best]
+        agreement += self._fingerprints.tail_agreement(positions, query)
         floor = self.params.rescore_floor * self.params.num_perm
         chosen: set[str] = set()
         for i in np.argsort(-agreement, kind="stable"):

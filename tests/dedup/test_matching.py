@@ -108,18 +108,19 @@ def test_an_unreadable_stored_signature_is_recomputed() -> None:
 
 def test_fingerprints_count_the_values_a_query_shares_with_each_signature() -> None:
     rng = np.random.default_rng(5)
-    digests = rng.integers(0, 2**32, size=(1500, 128), dtype=np.uint64)
+    digests = rng.integers(0, 2**32, size=(9000, 128), dtype=np.uint64)
     query = digests[7].copy()
     digests[:, :40] = query[:40]  # every signature shares 40 head values with the query...
     digests[::3, 100:] = query[100:]  # ...and a third of them 28 tail values too
     fingerprints = Fingerprints(128)
-    fingerprints.append(digests[:1000].tolist())
-    fingerprints.append(digests[1000:].tolist())  # past the first 1,024 rows
-    positions = np.arange(1500)
+    fingerprints.append(Fingerprints.of(digests[:1000].tolist()))
+    fingerprints.append(Fingerprints.of(digests[1000:].tolist()))  # past the first 1,024 rows
+    positions = rng.permutation(9000)  # more than one chunk of 4,096
     own = Fingerprints.of([query.tolist()])[0]
-    low = digests.astype(np.uint8)
-    assert (
-        fingerprints.agreement(positions, own, whole=False) == (low[:, :64] == own[:64]).sum(1)
-    ).all()
-    assert (fingerprints.agreement(positions, own, whole=True) == (low == own).sum(1)).all()
-    assert fingerprints.agreement(np.array([7]), own, whole=True)[0] == 128
+    low = digests.astype(np.uint8)[positions]
+    head = fingerprints.head_agreement(positions, own)
+    assert (head == (low[:, :64] == own[:64]).sum(1)).all()
+    assert (fingerprints.tail_agreement(positions, own) == (low[:, 64:] == own[64:]).sum(1)).all()
+    seventh = np.array([7])
+    whole = fingerprints.head_agreement(seventh, own) + fingerprints.tail_agreement(seventh, own)
+    assert whole[0] == 128
