@@ -17,7 +17,10 @@ one talks to aio-pika directly:
 A crash anywhere before the ack redelivers the batch; the inbox makes the replay harmless. A batch
 that fails for another reason than an unreachable database is retried one message at a time, so
 that a single bad message is isolated (nacked, and dead-lettered by the delivery limit) instead
-of blocking the queue.
+of blocking the queue. An unreachable database is waited for as long as it takes, the batch held
+unacked: handing it back would only spend its deliveries' delivery limit, and nothing behind it
+could be applied anyway. Past ``DATABASE_PATIENCE`` each retry is logged as an error, and the
+service's readiness reports the database down.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class BatchConsumer(Generic[M]):
         # Deliveries are parsed as they arrive, while the previous batch is in the database.
         self._deliveries: asyncio.Queue[Parsed[M]] = asyncio.Queue()
         self._connection: AbstractRobustConnection | None = None
+        self._waiting_for_database = False
         self._task: asyncio.Task[None] | None = None
         self._hold_after = hold_after_batches
         self._committed_batches = 0
@@ -114,8 +118,13 @@ class BatchConsumer(Generic[M]):
         self._task = asyncio.create_task(self._run(), name=f"batches:{self.spec.name}")
 
     async def stop(self) -> None:
-        """Finish the batch being applied, then close the connection (unacked ones go back)."""
+        """Finish the batch being applied, then close the connection (unacked ones go back).
+
+        A batch waiting for the database is not finished but abandoned: nothing of it is
+        committed, and closing the connection gives its deliveries back."""
         if self._task is not None:
+            if self._waiting_for_database:
+                self._task.cancel()
             async with self._lock:
                 self._task.cancel()
                 await asyncio.gather(self._task, return_exceptions=True)
@@ -159,8 +168,6 @@ class BatchConsumer(Generic[M]):
                 events.append((delivery, event))
         try:
             await self._commit([event for _, event in events])
-        except DATABASE_UNREACHABLE:
-            raise  # patience exhausted: let the process die; the batch is redelivered
         except Exception:
             log.exception("batch_failed_retrying_one_by_one", queue=self.spec.name)
             await self._one_by_one(events)
@@ -203,22 +210,26 @@ class BatchConsumer(Generic[M]):
 
     async def _commit(self, events: Sequence[M]) -> None:
         """Commit the events; an unreachable database is waited for (the deliveries stay unacked
-        meanwhile)."""
+        meanwhile), however long it takes."""
         waited, delay = 0.0, 0.5
         while True:
             try:
                 fresh = await self._commit_events(events)
                 break
             except DATABASE_UNREACHABLE as unreachable:
-                if waited >= DATABASE_PATIENCE:
-                    raise
-                log.warning(
+                report = log.error if waited >= DATABASE_PATIENCE else log.warning
+                report(
                     "database_unavailable_retrying",
                     queue=self.spec.name,
                     error=str(unreachable)[:200],
                     retry_in=delay,
+                    waited_seconds=round(waited),
                 )
-                await asyncio.sleep(delay)
+                self._waiting_for_database = True
+                try:
+                    await asyncio.sleep(delay)
+                finally:
+                    self._waiting_for_database = False
                 waited, delay = waited + delay, min(delay * 2, 10.0)
         MESSAGES_CONSUMED.labels(queue=self.spec.name, outcome="processed").inc(fresh)
         MESSAGES_CONSUMED.labels(queue=self.spec.name, outcome="duplicate").inc(len(events) - fresh)
@@ -229,8 +240,6 @@ class BatchConsumer(Generic[M]):
         for delivery, event in events:
             try:
                 await self._commit([event])
-            except DATABASE_UNREACHABLE:
-                raise
             except Exception:
                 log.exception(
                     "message_failed_will_retry", queue=self.spec.name, message_id=event.message_id
