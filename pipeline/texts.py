@@ -215,11 +215,10 @@ def _slots(rng: random.Random, words: FieldWords) -> dict[str, str]:
         "subject": rng.choice(SUBJECTS),
     }
     # Slots that hold templates themselves are filled once, so the filing keeps them.
-    slots = {
+    return {
         kind: _fill(rng, value, slots) if "{" in value or "[" in value else value
         for kind, value in slots.items()
     }
-    return slots
 
 
 def _paragraph(

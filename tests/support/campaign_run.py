@@ -131,7 +131,12 @@ class CampaignRun:
         """Expect the figures dedup's actual verdicts give (what reliability is about: each
         submission counted once, as screened), after checking that the exact copies are the
         injected ones; returns how many near copies dedup missed and how many it added."""
-        seen = await self.screened(timeout)
+        missed, added = self._adopt(await self.screened(timeout))
+        return len(missed), len(added)
+
+    def _adopt(self, seen: dict[str, tuple[str, str, str]]) -> tuple[set[str], set[str]]:
+        """Check the exact copies are the injected ones, then expect the figures the verdicts
+        ``seen`` give; returns the injected near copies missed, and the near flags added."""
         exact = {key for key, (_, verdict, _) in seen.items() if verdict == "exact_duplicate"}
         near = {key for key, (_, verdict, _) in seen.items() if verdict == "near_duplicate"}
         assert exact == self.expected.exact, exact ^ self.expected.exact
@@ -139,10 +144,11 @@ class CampaignRun:
             self.filed, self.reference, {key: verdict for key, (_, verdict, _) in seen.items()}
         )
         injected = self.expected.near
-        return len(injected - near), len(near - injected)
+        return injected - near, near - injected
 
-    def copy_score(self, key: str) -> float:
-        """The exact score of an injected copy against its original, as dedup re-scores it."""
+    def copy_scores(self, keys: set[str]) -> dict[str, float]:
+        """The exact score of each of these injected copies against its original, as dedup
+        re-scores it."""
         params, drafts = MatchingParameters(), {f.client_key: f.draft for f in self.filed}
 
         def grams(client_key: str) -> set[str]:
@@ -150,8 +156,12 @@ class CampaignRun:
             parts = (draft[part] for part in ("situation", "solution", "effect"))
             return set(shingles(document_text(draft["title"], *parts), params.shingle_size))
 
-        original = self.expected.original[key]
-        return similarity(grams(key), grams(original), params.containment_weight)
+        return {
+            key: similarity(
+                grams(key), grams(self.expected.original[key]), params.containment_weight
+            )
+            for key in keys
+        }
 
     async def check_flags(self, timeout: float) -> None:
         """Dedup flagged the injected copies, each with its original (or an earlier copy of it)
@@ -162,26 +172,17 @@ class CampaignRun:
         quality bars are per class, not per pair; `docs/dedup.md`).
         """
         seen = await self.screened(timeout)
-        by_verdict: dict[str, set[str]] = {}
-        for key, (_, verdict, _) in seen.items():
-            by_verdict.setdefault(verdict, set()).add(key)
-        exact = by_verdict.get("exact_duplicate", set())
-        assert exact == self.expected.exact, exact ^ self.expected.exact
-        near = by_verdict.get("near_duplicate", set())
-        assert near <= self.expected.near, ("not injected", near - self.expected.near)
-        missed = {key: self.copy_score(key) for key in self.expected.near - near}
-        clear = {key: score for key, score in missed.items() if score >= BORDERLINE}
+        missed, added = self._adopt(seen)
+        assert not added, ("not injected", added)
+        clear = {key: s for key, s in self.copy_scores(missed).items() if s >= BORDERLINE}
         assert not clear, ("clear copies missed", clear)
         family = {key: self.expected.original.get(key, key) for key in seen}
         ids = {submission_id: key for key, (submission_id, _, _) in seen.items()}
-        for key in near:
+        for key in self.expected.near - missed:
             match = ids[seen[key][2]]
             assert family.get(match, match) == family[key], (key, match)
         self.checked["verdicts"] = len(seen)
         self.checked["near copies missed at the threshold"] = len(missed)
-        self.expected = expected_campaign(
-            self.filed, self.reference, {key: verdict for key, (_, verdict, _) in seen.items()}
-        )
 
     def expected_milestones(self) -> set[tuple[str, str, str]]:
         """(union, scope, rule) of every milestone the campaign must fire."""
