@@ -12,7 +12,7 @@ import contextlib
 import signal
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +23,7 @@ from rich.live import Live
 from rich.progress import Progress
 
 from pipeline.campaign import campaign
-from pipeline.dashboard import WATCHED, EventCounts, read_figures, render
+from pipeline.dashboard import WATCHED, EventCounts, Figures, read_figures, render
 from pipeline.demo import event_table, run_demo
 from pipeline.processes import Pipeline, create_api_key
 from pipeline.simulate import send_amqp, send_http
@@ -87,7 +87,8 @@ async def _run(
             )
             await _live(console, pipeline, key, broker_url, plan)
     finally:
-        pipeline.stop()
+        for name in pipeline.stop():
+            console.print(f"[red]{name}[/] did not stop on SIGTERM within 30 s: killed")
 
 
 async def _live(
@@ -115,9 +116,18 @@ async def _live(
         )
         # A terminal gets a live view; a log file (not a terminal) a new frame every 10 seconds.
         live = Live(console=console, refresh_per_second=2) if console.is_terminal else None
+        figures = Figures()
         with live or contextlib.nullcontext():
             while True:
-                view = render(await read_figures(progress, scopes), events, sent, plan.count)
+                try:
+                    figures = await read_figures(progress, scopes)
+                except httpx.HTTPError as error:  # a busy or restarting service: show the last
+                    figures = replace(
+                        figures,
+                        problem=f"progress API did not answer ({type(error).__name__}): "
+                        "figures as last read",
+                    )
+                view = render(figures, events, sent, plan.count)
                 if live is not None:
                     live.update(view)
                 else:

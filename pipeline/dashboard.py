@@ -59,10 +59,12 @@ class EventCounts:
 
 @dataclass
 class Figures:
-    """What the aggregation API says: the national node per scope and the leading provinces."""
+    """What the aggregation API says: the national node per scope and the leading provinces;
+    ``problem`` says why they may be stale."""
 
     national: dict[str, dict[str, Any]] = field(default_factory=dict)
     leaders: list[dict[str, Any]] = field(default_factory=list)
+    problem: str | None = None
 
 
 async def read_figures(client: httpx.AsyncClient, scopes: tuple[str, ...]) -> Figures:
@@ -114,6 +116,8 @@ def render(figures: Figures, events: EventCounts, sent: int, planned: int) -> Gr
             )
         )
     parts.extend(_scope_line(p) for p in figures.national.values())
+    if figures.problem is not None:
+        parts.append(Text(figures.problem, style="red"))
     parts.append(
         Text(
             f"simulator {_number(sent)}/{_number(planned)} sent · "

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -162,10 +163,26 @@ class Pipeline:
         for process in self.processes.values():
             await process.wait_ready(timeout=timeout)
 
-    def stop(self) -> None:
-        """SIGTERM every service that runs."""
-        for process in self.processes.values():
-            process.terminate()
+    def stop(self, patience: float = 30.0) -> list[str]:
+        """SIGTERM every running service at once; any still running ``patience`` seconds later
+        is killed. Returns the names of those it had to kill."""
+        stopping = [
+            (process.name, process.process)
+            for process in self.processes.values()
+            if process.process is not None and process.process.poll() is None
+        ]
+        for _name, child in stopping:
+            child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + patience
+        killed = []
+        for name, child in stopping:
+            try:
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                killed.append(name)
+        return killed
 
     def database_env(self, name: str) -> dict[str, str]:
         """The settings a command of service ``name`` needs to reach its database."""

@@ -110,6 +110,14 @@ def start_run_command(broker_url: str, folder: Path, output: Path) -> subprocess
         )
 
 
+def diagnosis(folder: Path, lines: int = 30) -> str:
+    """The last lines the run command and each of its services wrote, to tell why it failed."""
+    return "\n".join(
+        f"== {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        for log in sorted(folder.glob("*.out")) + sorted(folder.glob("*.log"))
+    )
+
+
 def running(pid: int) -> bool:
     """Whether a process exists (and is not a zombie waiting to be reaped)."""
     status = Path(f"/proc/{pid}/status")
@@ -122,17 +130,20 @@ async def test_ctrl_c_stops_every_process_the_run_command_started(
     output = tmp_path / "run.out"
     run = start_run_command(broker_url, tmp_path, output)
     try:
-        screen = await poll(
-            lambda: output.read_text(encoding="utf-8", errors="replace"),
-            lambda text: "Cả nước" in text and "Leading provinces" in text,
-            240,
-            "the live view",
-        )
+        try:
+            screen = await poll(
+                lambda: output.read_text(encoding="utf-8", errors="replace"),
+                lambda text: "Cả nước" in text and "Leading provinces" in text,
+                240,
+                "the live view",
+            )
+        except TimeoutError as late:
+            raise AssertionError(diagnosis(tmp_path)) from late
         services = [int(pid) for pid in re.findall(r"\(pid (\d+),", screen)]
-        assert len(services) == 4 and all(running(pid) for pid in services)
+        assert len(services) == 4 and all(running(pid) for pid in services), diagnosis(tmp_path)
         run.send_signal(signal.SIGINT)
-        assert run.wait(timeout=90) == 0
+        assert run.wait(timeout=90) == 0, diagnosis(tmp_path)
     finally:
         if run.poll() is None:
             run.kill()
-    assert [pid for pid in services if running(pid)] == []
+    assert [pid for pid in services if running(pid)] == [], diagnosis(tmp_path)
