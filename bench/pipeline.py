@@ -1,6 +1,6 @@
 """Benchmark: submissions per second through all four services, beside raw aio-pika rates.
 
-    .venv/bin/python -m bench.pipeline [--count 20000] [--latency-seconds 30]
+    .venv/bin/python -m bench.pipeline [--count 20000] [--latency-seconds 30] [--profile DIR]
 
 In one run, on one private RabbitMQ node:
 
@@ -13,14 +13,20 @@ In one run, on one private RabbitMQ node:
 - latency at a fixed 200 per second: for each batch, from its request until the first national
   snapshot counting it (snapshots every second here; the default is 5 s).
 
-The four services are real processes on SQLite, as the run command starts them.
+The four services are real processes on SQLite, as the run command starts them. A second table
+says where the CPU went during the sustained run: seconds of each service, the broker and this
+client, per submission and as a share of the machine's cores. ``--profile DIR`` also samples each
+service with py-spy during that run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +49,27 @@ from shared.settings import REPO_ROOT
 
 BATCH = 100
 SNAPSHOT_SECONDS = "1"
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
+BROKER_PID_FILE = REPO_ROOT / ".run" / f"rabbitmq-{BENCH_RABBIT_PORT}" / "rabbit.pid"
+
+
+def cpu_seconds(pid: int, *, descendants: bool = False) -> float:
+    """User plus system CPU time a process has used so far, with that of its live descendants
+    if asked (the aggregation service applies its batches in a child process)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if not descendants:
+        return own
+    children = " ".join(
+        task.read_text() for task in Path(f"/proc/{pid}/task").glob("*/children")
+    ).split()
+    return own + sum(cpu_seconds(int(child), descendants=True) for child in children)
+
+
+def cpu_by_process(pids: dict[str, int]) -> dict[str, float]:
+    """``cpu_seconds`` of each named process; a service's with its descendants, this client's
+    (whose descendants are the services and the samplers) without."""
+    return {name: cpu_seconds(pid, descendants=pid != os.getpid()) for name, pid in pids.items()}
 
 
 async def raw_publish(url: str, bodies: list[bytes]) -> float:
@@ -118,27 +145,76 @@ async def send(
     return sent
 
 
+def start_profiles(pids: dict[str, int], folder: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each process, without pausing it, while it holds the GIL (where its CPU
+    goes) into ``folder/NAME.txt``: collapsed stacks that flamegraph.pl or speedscope read."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [
+                PY_SPY,
+                "record",
+                "--pid",
+                str(pid),
+                "--gil",
+                "--nonblocking",
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(folder / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]
+
+
+def stop_profiles(profilers: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the samplers; each writes its file on SIGINT."""
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+    for profiler in profilers:
+        profiler.wait(timeout=60)
+
+
 async def run_pipeline(
-    url: str, folder: Path, count: int, latency_count: int
-) -> tuple[float, list[float]]:
-    """Sustained seconds for ``count`` submissions, then per-submission latencies at 200/s."""
+    url: str, folder: Path, count: int, latency_count: int, profile_dir: Path | None
+) -> tuple[float, list[float], dict[str, float]]:
+    """Sustained seconds for ``count`` submissions, the CPU seconds each process used meanwhile
+    (sampled into ``profile_dir`` if given), then per-submission latencies at 200/s."""
     filed = list(campaign(load_reference(REPO_ROOT / "reference"), count + latency_count, seed=9))
     pipeline = Pipeline(url, folder, {"SANGKIEN_AGGREGATION_SNAPSHOT_SECONDS": SNAPSHOT_SECONDS})
     pipeline.start()
     try:
         await pipeline.wait_ready()
         key = create_api_key(pipeline.database_env("submission"), name="bench", scope="vn")
+        pids = {name: process.pid for name, process in pipeline.processes.items()}
+        watched = {
+            **{name: pid for name, pid in pids.items() if pid is not None},
+            "broker": int(BROKER_PID_FILE.read_text()),
+            "bench client": os.getpid(),
+        }
         snapshots = Received()
         async with (
             Tap(url, ("progress.updated.v1",), on_delivery=snapshots.record),
             httpx.AsyncClient(base_url=pipeline["submission"].base_url) as client,
         ):
-            started = time.perf_counter()
+            services = {name: watched[name] for name in pipeline.processes}
+            profilers = start_profiles(services, profile_dir) if profile_dir else []
+            started, cpu_before = time.perf_counter(), cpu_by_process(watched)
             await send(client, key, filed[:count], 0, 0)
             done = await poll(
                 lambda: snapshots.first_showing(count), bool, 3600, "all received nationally"
             )
+            stop_profiles(profilers)
             sustained = done - started
+            cpu = {
+                name: seconds - cpu_before[name]
+                for name, seconds in cpu_by_process(watched).items()
+            }
             sent = await send(client, key, filed[count:], 200, count)
             await poll(
                 lambda: snapshots.first_showing(count + latency_count),
@@ -153,7 +229,7 @@ async def run_pipeline(
             assert shown is not None
             latencies.extend([shown - at] * (total - previous))
             previous = total
-        return sustained, latencies
+        return sustained, latencies, cpu
     finally:
         pipeline.stop()
 
@@ -161,6 +237,9 @@ async def run_pipeline(
 def main(
     count: Annotated[int, typer.Option(help="Submissions for the sustained rate.")] = 20_000,
     latency_seconds: Annotated[int, typer.Option(help="Seconds of load at 200/s.")] = 30,
+    profile: Annotated[
+        Path | None, typer.Option(help="Sample each service with py-spy into this folder.")
+    ] = None,
 ) -> None:
     """Print the table."""
     console = Console(width=120)
@@ -173,9 +252,13 @@ def main(
         publish_seconds = asyncio.run(raw_publish(url, bodies))
         consume_seconds = asyncio.run(raw_consume(url, count))
         with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as folder:
-            sustained, latencies = asyncio.run(
+            sustained, latencies, cpu = asyncio.run(
                 run_pipeline(
-                    new_vhost(BENCH_RABBIT_PORT), Path(folder), count, latency_seconds * 200
+                    new_vhost(BENCH_RABBIT_PORT),
+                    Path(folder),
+                    count,
+                    latency_seconds * 200,
+                    profile,
                 )
             )
     finally:
@@ -211,6 +294,21 @@ def main(
         f"{cuts[98]:.2f}",
     )
     console.print(table)
+    cores = os.cpu_count() or 1
+    where = Table(title=f"CPU during the sustained run ({sustained:.1f} s, {cores} cores)")
+    for column in ("process", "CPU s", "ms per submission", "share of the cores"):
+        where.add_column(column, justify="left" if column == "process" else "right")
+    for name, seconds in [
+        *sorted(cpu.items(), key=lambda item: -item[1]),
+        ("all", sum(cpu.values())),
+    ]:
+        where.add_row(
+            name,
+            f"{seconds:.1f}",
+            f"{seconds / count * 1000:.2f}",
+            f"{seconds / (sustained * cores):.0%}",
+        )
+    console.print(where)
 
 
 if __name__ == "__main__":
