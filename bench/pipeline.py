@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -180,10 +181,20 @@ def stop_profiles(profilers: list[subprocess.Popen[bytes]]) -> None:
         profiler.wait(timeout=60)
 
 
+@dataclass(frozen=True)
+class Run:
+    """What one pipeline run measured."""
+
+    intake_seconds: float  # until every batch of the sustained run was answered
+    sustained_seconds: float  # until the national snapshot showed them all
+    latencies: list[float]  # per submission at 200/s
+    cpu: dict[str, float]  # seconds of each process during the sustained run
+
+
 async def run_pipeline(
     url: str, folder: Path, count: int, latency_count: int, profile_dir: Path | None
-) -> tuple[float, list[float], dict[str, float]]:
-    """Sustained seconds for ``count`` submissions, the CPU seconds each process used meanwhile
+) -> Run:
+    """The sustained run of ``count`` submissions, the CPU seconds each process used meanwhile
     (sampled into ``profile_dir`` if given), then per-submission latencies at 200/s."""
     filed = list(campaign(load_reference(REPO_ROOT / "reference"), count + latency_count, seed=9))
     pipeline = Pipeline(url, folder, {"SANGKIEN_AGGREGATION_SNAPSHOT_SECONDS": SNAPSHOT_SECONDS})
@@ -206,11 +217,11 @@ async def run_pipeline(
             profilers = start_profiles(services, profile_dir) if profile_dir else []
             started, cpu_before = time.perf_counter(), cpu_by_process(watched)
             await send(client, key, filed[:count], 0, 0)
+            answered = time.perf_counter()
             done = await poll(
                 lambda: snapshots.first_showing(count), bool, 3600, "all received nationally"
             )
             stop_profiles(profilers)
-            sustained = done - started
             cpu = {
                 name: seconds - cpu_before[name]
                 for name, seconds in cpu_by_process(watched).items()
@@ -229,7 +240,7 @@ async def run_pipeline(
             assert shown is not None
             latencies.extend([shown - at] * (total - previous))
             previous = total
-        return sustained, latencies, cpu
+        return Run(answered - started, done - started, latencies, cpu)
     finally:
         pipeline.stop()
 
@@ -252,7 +263,7 @@ def main(
         publish_seconds = asyncio.run(raw_publish(url, bodies))
         consume_seconds = asyncio.run(raw_consume(url, count))
         with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as folder:
-            sustained, latencies, cpu = asyncio.run(
+            run = asyncio.run(
                 run_pipeline(
                     new_vhost(BENCH_RABBIT_PORT),
                     Path(folder),
@@ -264,8 +275,8 @@ def main(
     finally:
         subprocess.run([str(RABBIT), "stop", BENCH_RABBIT_PORT], check=False)
     publish_rate, consume_rate = count / publish_seconds, count / consume_seconds
-    rate = count / sustained
-    cuts = statistics.quantiles(latencies, n=100)
+    rate = count / run.sustained_seconds
+    cuts = statistics.quantiles(run.latencies, n=100)
     table = Table(title=f"Whole pipeline: {count:,} submissions, then {latency_seconds} s at 200/s")
     for column in ("run", "messages or submissions/s", "× raw publish", "p50 s", "p99 s"):
         table.add_column(column, justify="left" if column == "run" else "right")
@@ -276,6 +287,13 @@ def main(
         "aio-pika raw consume (ack ×500)",
         f"{consume_rate:,.0f}",
         f"{consume_rate / publish_rate:.2f}",
+        "",
+        "",
+    )
+    table.add_row(
+        "pipeline, intake alone (every batch answered)",
+        f"{count / run.intake_seconds:,.0f}",
+        f"{count / run.intake_seconds / publish_rate:.3f}",
         "",
         "",
     )
@@ -295,18 +313,20 @@ def main(
     )
     console.print(table)
     cores = os.cpu_count() or 1
-    where = Table(title=f"CPU during the sustained run ({sustained:.1f} s, {cores} cores)")
+    where = Table(
+        title=f"CPU during the sustained run ({run.sustained_seconds:.1f} s, {cores} cores)"
+    )
     for column in ("process", "CPU s", "ms per submission", "share of the cores"):
         where.add_column(column, justify="left" if column == "process" else "right")
     for name, seconds in [
-        *sorted(cpu.items(), key=lambda item: -item[1]),
-        ("all", sum(cpu.values())),
+        *sorted(run.cpu.items(), key=lambda item: -item[1]),
+        ("all", sum(run.cpu.values())),
     ]:
         where.add_row(
             name,
             f"{seconds:.1f}",
             f"{seconds / count * 1000:.2f}",
-            f"{seconds / (sustained * cores):.0%}",
+            f"{seconds / (run.sustained_seconds * cores):.0%}",
         )
     console.print(where)
 

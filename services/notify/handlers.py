@@ -21,8 +21,7 @@ def register(ctx: NotifyContext) -> None:
     """
 
     async def on_progress(session: AsyncSession, snapshots: Sequence[ProgressUpdatedV1]) -> None:
-        for snapshot in snapshots:
-            await record(session, snapshot, rules=ctx.rules, tree=ctx.reference.tree)
+        await record(session, snapshots, rules=ctx.rules, tree=ctx.reference.tree)
 
     ctx.runtime.consume_in_batches(
         NOTIFY_PROGRESS,

@@ -1,6 +1,6 @@
 """Recording milestones from progress snapshots: each fires once, and its subscribers are queued.
 
-In the snapshot's transaction: stale snapshots (a revision at or below the newest seen for the
+In the transaction of the snapshots' micro-batch: stale snapshots (a revision at or below the newest seen for the
 union and scope) are skipped; each milestone the snapshot shows that was never recorded is
 inserted (its id is the primary key), published as ``milestone.reached.v1`` through the outbox,
 and queued for every subscription that covers the union, per channel.
@@ -9,6 +9,7 @@ and queued for every subscription that covers the union, per channel.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,44 +27,33 @@ from shared.reference.unions import UnionTree
 
 async def record(
     session: AsyncSession,
-    snapshot: ProgressUpdatedV1,
+    snapshots: Sequence[ProgressUpdatedV1],
     *,
     rules: Sequence[Rule],
     tree: UnionTree,
 ) -> list[Reached]:
-    """Record what ``snapshot`` newly reached; returns those milestones."""
-    seen = await session.scalar(
-        sa.select(snapshots_seen.c.revision).where(
-            snapshots_seen.c.union_code == snapshot.union_code,
-            snapshots_seen.c.scope == snapshot.scope,
-        )
-    )
-    if seen is not None and seen >= snapshot.revision:
-        return []
-    dialect = session.get_bind().dialect.name
-    await session.execute(
-        upsert(dialect, snapshots_seen, replace=("revision",)),
-        [
-            {
-                "union_code": snapshot.union_code,
-                "scope": snapshot.scope,
-                "revision": snapshot.revision,
-            }
-        ],
-    )
-    found = reached(snapshot, tuple(rules))
+    """Record what ``snapshots`` (in queue order) newly reached; returns those milestones.
+
+    A few statements per batch, not per snapshot: at its shortest interval aggregation sends
+    hundreds of snapshots a second, most of them showing milestones recorded long ago."""
+    fresh = await _newer_than_seen(session, snapshots)
+    found = [(snapshot, m) for snapshot in fresh for m in reached(snapshot, tuple(rules))]
     if not found:
         return []
     known = set(
         (
             await session.scalars(
                 sa.select(milestones.c.milestone_id).where(
-                    milestones.c.milestone_id.in_([m.milestone_id for m in found])
+                    milestones.c.milestone_id.in_({m.milestone_id for _, m in found})
                 )
             )
         ).all()
     )
-    new = [m for m in found if m.milestone_id not in known]
+    new: list[tuple[ProgressUpdatedV1, Reached]] = []
+    for snapshot, m in found:
+        if m.milestone_id not in known:
+            known.add(m.milestone_id)
+            new.append((snapshot, m))
     if not new:
         return []
     now = utc_now()
@@ -85,35 +75,70 @@ async def record(
                 "revision": snapshot.revision,
                 "recorded_at": now,
             }
-            for m in new
+            for snapshot, m in new
         ],
     )
+    await add_to_outbox(session, *(_reached_event(snapshot, m, tree, now) for snapshot, m in new))
+    by_union: dict[str, list[str]] = {}
+    for snapshot, m in new:
+        by_union.setdefault(snapshot.union_code, []).append(m.milestone_id)
+    for union_code, milestone_ids in by_union.items():
+        await _queue_for_subscribers(session, union_code, tree, milestone_ids)
+    return [m for _, m in new]
+
+
+async def _newer_than_seen(
+    session: AsyncSession, snapshots: Sequence[ProgressUpdatedV1]
+) -> list[ProgressUpdatedV1]:
+    """The snapshots newer than any seen before for their union and scope (stale ones, at or
+    below the newest revision seen, are skipped); records the newest revisions."""
+    unions = {snapshot.union_code for snapshot in snapshots}
+    newest = {
+        (row.union_code, row.scope): row.revision
+        for row in await session.execute(
+            sa.select(snapshots_seen).where(snapshots_seen.c.union_code.in_(unions))
+        )
+    }
+    changed: dict[tuple[str, str], int] = {}
+    fresh = []
+    for snapshot in snapshots:
+        key = (snapshot.union_code, snapshot.scope)
+        if newest.get(key, -1) < snapshot.revision:
+            newest[key] = changed[key] = snapshot.revision
+            fresh.append(snapshot)
+    if changed:
+        dialect = session.get_bind().dialect.name
+        await session.execute(
+            upsert(dialect, snapshots_seen, replace=("revision",)),
+            [
+                {"union_code": union_code, "scope": scope, "revision": revision}
+                for (union_code, scope), revision in changed.items()
+            ],
+        )
+    return fresh
+
+
+def _reached_event(
+    snapshot: ProgressUpdatedV1, m: Reached, tree: UnionTree, now: datetime
+) -> MilestoneReachedV1:
     union = tree.get(snapshot.union_code)
-    await add_to_outbox(
-        session,
-        *(
-            MilestoneReachedV1(
-                message_id=derived_message_id(m.milestone_id, MilestoneReachedV1.routing_key()),
-                correlation_id=m.milestone_id,
-                occurred_at=now,
-                milestone_id=m.milestone_id,
-                union_code=snapshot.union_code,
-                union_name=union.name if union else snapshot.union_code,
-                program=snapshot.program,
-                scope=snapshot.scope,
-                rule_id=m.rule.id,
-                kind=m.rule.kind,
-                threshold=m.rule.threshold,
-                counted=m.counted,
-                target=m.target,
-                reached_on=m.reached_on,
-                days_ahead=m.days_ahead,
-            )
-            for m in new
-        ),
+    return MilestoneReachedV1(
+        message_id=derived_message_id(m.milestone_id, MilestoneReachedV1.routing_key()),
+        correlation_id=m.milestone_id,
+        occurred_at=now,
+        milestone_id=m.milestone_id,
+        union_code=snapshot.union_code,
+        union_name=union.name if union else snapshot.union_code,
+        program=snapshot.program,
+        scope=snapshot.scope,
+        rule_id=m.rule.id,
+        kind=m.rule.kind,
+        threshold=m.rule.threshold,
+        counted=m.counted,
+        target=m.target,
+        reached_on=m.reached_on,
+        days_ahead=m.days_ahead,
     )
-    await _queue_for_subscribers(session, snapshot.union_code, tree, [m.milestone_id for m in new])
-    return new
 
 
 async def _queue_for_subscribers(

@@ -1,7 +1,12 @@
-"""AMQP subscribers of the submission service: intake commands and dedup verdicts."""
+"""AMQP subscribers of the submission service: intake commands, and dedup verdicts in
+micro-batches."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
+import sqlalchemy as sa
 from faststream.rabbit.message import RabbitMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +17,8 @@ from services.submission.store import submissions
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.registry import ContractError
 from shared.contracts.submission import FieldError, RejectedV1, ScreenedV1, SubmitV1
-from shared.messaging.consumer import AfterCommit, PoisonMessage
+from shared.messaging.batches import PoisonEvents
+from shared.messaging.consumer import AfterCommit
 from shared.messaging.outbox import add_to_outbox
 from shared.messaging.topology import SUBMISSION_SCREENED, SUBMIT_COMMANDS
 
@@ -66,20 +72,48 @@ def register(ctx: SubmissionContext) -> None:
         SUBMISSIONS_FILED.labels(channel="amqp", outcome="rejected").inc()
         return True
 
-    async def on_screened(session: AsyncSession, event: ScreenedV1) -> AfterCommit | None:
-        updated = await session.execute(
-            submissions.update()
-            .where(submissions.c.id == event.submission_id)
-            .values(
-                verdict=event.verdict.value,
-                verdict_score=event.score,
-                best_match_id=event.best_match_id,
-                screened_at=event.occurred_at,
+    async def on_screened(session: AsyncSession, verdicts: Sequence[ScreenedV1]) -> None:
+        known = set(
+            await session.scalars(
+                sa.select(submissions.c.id).where(
+                    submissions.c.id.in_({v.submission_id for v in verdicts})
+                )
             )
         )
-        if updated.rowcount == 0:  # type: ignore[attr-defined]
-            raise PoisonMessage(f"unknown submission {event.submission_id}")
-        return None
+        unknown = {
+            v.message_id: f"unknown submission {v.submission_id}"
+            for v in verdicts
+            if v.submission_id not in known
+        }
+        if unknown:
+            raise PoisonEvents(unknown)
+        await session.execute(
+            submissions.update()
+            .where(submissions.c.id == sa.bindparam("v_submission_id"))
+            .values(
+                verdict=sa.bindparam("v_verdict"),
+                verdict_score=sa.bindparam("v_score"),
+                best_match_id=sa.bindparam("v_best_match_id"),
+                screened_at=sa.bindparam("v_occurred_at"),
+            ),
+            [
+                {
+                    "v_submission_id": v.submission_id,
+                    "v_verdict": v.verdict.value,
+                    "v_score": v.score,
+                    "v_best_match_id": v.best_match_id,
+                    "v_occurred_at": v.occurred_at,
+                }
+                for v in verdicts
+            ],
+        )
 
     runtime.subscribe(SUBMIT_COMMANDS, SubmitV1, on_submit, on_contract_error=on_bad_command)
-    runtime.subscribe(SUBMISSION_SCREENED, ScreenedV1, on_screened)
+    runtime.consume_in_batches(
+        SUBMISSION_SCREENED,
+        ScreenedV1,
+        on_screened,
+        max_batch=ctx.settings.verdict_batch,
+        linger=ctx.settings.verdict_linger_seconds,
+        lock=asyncio.Lock(),
+    )

@@ -126,6 +126,8 @@ async def file_batch(
         )
     }
     results = []
+    rows: list[dict[str, object]] = []
+    events: list[ReceivedV1] = []
     for attempt in attempts:
         fingerprint = request_hash(attempt.draft)
         if attempt.client_key in earlier:
@@ -140,14 +142,13 @@ async def file_batch(
         submission_id = str(uuid.uuid4())
         key = author_key(policy.author_key_secret, checked.draft)
         event = received_event(submission_id, checked, attempt, policy.reference.program.code, key)
-        await session.execute(
-            submissions.insert().values(
-                _row(submission_id, client_id, attempt, fingerprint, checked, event, now)
-            )
-        )
-        await add_to_outbox(session, event)
+        rows.append(_row(submission_id, client_id, attempt, fingerprint, checked, event, now))
+        events.append(event)
         earlier[attempt.client_key] = (submission_id, fingerprint)
         results.append(Result(attempt.client_key, Outcome.CREATED, submission_id))
+    if rows:  # one statement for the whole batch: compiling one per row costs more than SQLite
+        await session.execute(submissions.insert(), rows)
+        await add_to_outbox(session, *events)
     return results
 
 

@@ -27,3 +27,9 @@ class SubmissionSettings(CommonSettings):
     future_tolerance_minutes: int = Field(
         10, ge=0, description="How far in the future submitted_at may lie (clock skew)."
     )
+    verdict_batch: int = Field(
+        500, ge=1, description="Most dedup verdicts recorded in one transaction (micro-batch)."
+    )
+    verdict_linger_seconds: float = Field(
+        0.05, ge=0, description="How long a micro-batch of verdicts waits to fill."
+    )

@@ -7,7 +7,9 @@ one talks to aio-pika directly:
 
 - deliveries are taken in arrival order, up to ``max_batch`` or until ``linger`` seconds pass;
 - each is parsed against its contract; one that fails (or that ``vet`` refuses) is published to
-  the queue's dead-letter queue with the reason, with confirms, before anything is acked;
+  the queue's dead-letter queue with the reason, with confirms, before anything is acked; so is
+  one that the handler finds can never be applied (it raises ``PoisonEvents``: its transaction
+  is rolled back, those are dead-lettered, and the rest of the batch is committed without them);
 - the rest are committed by ``commit``: usually ``apply_new``, which filters them through the
   inbox and applies them in one transaction together with their inbox records and any outbox
   rows (the aggregation service hands them to a ledger process instead);
@@ -64,6 +66,15 @@ Commit = Callable[[Sequence[M]], Awaitable[int]]
 Parsed = tuple[AbstractIncomingMessage, str, M | None]
 # Returns why an event that passed its contract can still never be applied, or None.
 Vet = Callable[[M], str | None]
+
+
+class PoisonEvents(Exception):
+    """Raised by a batch handler for events of its batch that can never be applied (say, about
+    a submission that does not exist): ``reasons`` maps each one's message id to why."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        super().__init__("; ".join(reasons.values()))
+        self.reasons = reasons
 
 
 class BatchConsumer(Generic[M]):
@@ -166,11 +177,23 @@ class BatchConsumer(Generic[M]):
                 await self._dead_letter(delivery, reason)
             else:
                 events.append((delivery, event))
-        try:
-            await self._commit([event for _, event in events])
-        except Exception:
-            log.exception("batch_failed_retrying_one_by_one", queue=self.spec.name)
-            await self._one_by_one(events)
+        while events:
+            try:
+                await self._commit([event for _, event in events])
+                break
+            except PoisonEvents as poison:
+                if not any(event.message_id in poison.reasons for _, event in events):
+                    log.exception("batch_failed_retrying_one_by_one", queue=self.spec.name)
+                    await self._one_by_one(events)
+                    break
+                for delivery, event in events:
+                    if event.message_id in poison.reasons:
+                        await self._dead_letter(delivery, poison.reasons[event.message_id])
+                events = [(d, e) for d, e in events if e.message_id not in poison.reasons]
+            except Exception:
+                log.exception("batch_failed_retrying_one_by_one", queue=self.spec.name)
+                await self._one_by_one(events)
+                break
         self._committed_batches += 1
         if self._committed_batches == self._hold_after:
             # Crash tests: stop between the commit and the ack, and wait to be killed.
@@ -240,6 +263,8 @@ class BatchConsumer(Generic[M]):
         for delivery, event in events:
             try:
                 await self._commit([event])
+            except PoisonEvents as poison:
+                await self._dead_letter(delivery, str(poison))
             except Exception:
                 log.exception(
                     "message_failed_will_retry", queue=self.spec.name, message_id=event.message_id
