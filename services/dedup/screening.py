@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -119,12 +120,14 @@ class Screener:
             for e in events
         ]
         dismissed = await self._dismissed(session, {probe.digest for probe in probes})
-        matches = []
+        matches, rows = [], []
         for event, probe in zip(events, probes, strict=True):
-            matches.append(
-                await self._screen(session, event, probe, dismissed.get(probe.digest, frozenset()))
+            match = await self._screen(
+                session, event, probe, dismissed.get(probe.digest, frozenset())
             )
-            self.unconfirmed.add(event.submission_id)
+            matches.append(match)
+            rows.append(self._document_row(event, probe, match))
+        await self._store(session, rows)
         filers = await self._filers(session, {m.best_match for m in matches if m.best_match})
         await add_to_outbox(
             session,
@@ -136,9 +139,10 @@ class Screener:
             ),
         )
 
-    async def catch_up(self, session: AsyncSession) -> int:
+    async def catch_up(self, session: AsyncSession, indexed: AbstractSet[str] = frozenset()) -> int:
         """Index the documents stored since the indexes were last in step with the database
-        (all of them at start-up; those another instance screened, after a takeover)."""
+        (all of them at start-up; those another instance screened, after a takeover), except
+        those ``indexed`` already."""
         rows = await session.stream(
             sa.select(
                 documents.c.seq,
@@ -155,7 +159,8 @@ class Screener:
         async for chunk in rows.partitions(5_000):
             by_program: dict[str, list[tuple[str, str, bytes | None]]] = {}
             for _, program, submission_id, key, signature in chunk:
-                by_program.setdefault(program, []).append((submission_id, key, signature))
+                if submission_id not in indexed:
+                    by_program.setdefault(program, []).append((submission_id, key, signature))
             for program, batch in by_program.items():
                 self.index(program).add_many(batch)
             self.last_seq = chunk[-1].seq
@@ -165,34 +170,48 @@ class Screener:
     async def _screen(
         self, session: AsyncSession, event: ReceivedV1, probe: Probe, dismissed: frozenset[str]
     ) -> Match:
-        """Judge ``event``, store its document and verdict, and index it."""
+        """Judge ``event`` and index it (before it is stored: the next one of the batch is
+        judged against it too)."""
         index = self.index(event.program)
         excluded = dismissed | {event.submission_id}
         shortlisted = await self._texts(session, index.shortlist(probe, excluded))
         match = index.judge(probe, excluded, shortlisted)
-        inserted = await session.execute(
-            documents.insert().values(
-                submission_id=event.submission_id,
-                program=event.program,
-                union_code=event.union_code,
-                author_key=event.author_key,
-                matching_key=probe.key,
-                signature=probe.stored_signature(),
-                verdict=match.verdict.value,
-                score=match.score,
-                best_match_id=match.best_match,
-                method_version=self.params.version,
-                screened_at=utc_now(),
+        index.add(event.submission_id, probe)
+        self.cache.put(event.submission_id, probe.key)
+        self.unconfirmed.add(event.submission_id)
+        return match
+
+    def _document_row(self, event: ReceivedV1, probe: Probe, match: Match) -> dict[str, object]:
+        return {
+            "submission_id": event.submission_id,
+            "program": event.program,
+            "union_code": event.union_code,
+            "author_key": event.author_key,
+            "matching_key": probe.key,
+            "signature": probe.stored_signature(),
+            "verdict": match.verdict.value,
+            "score": match.score,
+            "best_match_id": match.best_match,
+            "method_version": self.params.version,
+            "screened_at": utc_now(),
+        }
+
+    async def _store(self, session: AsyncSession, rows: list[dict[str, object]]) -> None:
+        """Store the batch's documents in one statement. Their sequence numbers follow the
+        indexes' last one unless another instance stored documents meanwhile (a takeover):
+        then those are indexed too."""
+        if not rows:
+            return
+        seqs = list(
+            await session.scalars(
+                documents.insert().returning(documents.c.seq, sort_by_parameter_order=True),
+                rows,
             )
         )
-        seq = inserted.inserted_primary_key[0]  # type: ignore[attr-defined]
-        self.cache.put(event.submission_id, probe.key)
-        if seq == self.last_seq + 1:
-            index.add(event.submission_id, probe)
-            self.last_seq = seq
-        else:  # a gap: another instance wrote meanwhile (a takeover); catch_up adds both
-            await self.catch_up(session)
-        return match
+        if seqs == list(range(self.last_seq + 1, self.last_seq + 1 + len(rows))):
+            self.last_seq = seqs[-1]
+        else:
+            await self.catch_up(session, indexed={str(row["submission_id"]) for row in rows})
 
     @staticmethod
     async def _dismissed(session: AsyncSession, text_hashes: set[str]) -> dict[str, frozenset[str]]:
