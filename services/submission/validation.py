@@ -20,6 +20,7 @@ TEXT_LIMITS = {
 DECISION_KINDS = {RecognitionKind.RECOGNITION_DECISION, RecognitionKind.COMMENDATION_DECISION}
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+_LINE_EDGES = re.compile(r" ?\n ?")  # spaces folded first: a line's ends hold one at most
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,15}$")
@@ -28,9 +29,8 @@ _PHONE = re.compile(r"^\+?[0-9 .-]{8,15}$")
 def normalise_text(text: str) -> str:
     """NFC, no control characters, runs of spaces folded, at most one blank line, trimmed."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub(" ", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", text))
+    return _BLANK_LINES.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
 
 
 @dataclass(frozen=True)

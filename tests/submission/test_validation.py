@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.submission.validation import AcceptedDraft, Limits, normalise_text, validate_draft
 from shared.contracts.submission import SubmissionDraft
@@ -31,6 +34,19 @@ def check(**overrides: Any) -> AcceptedDraft | list[tuple[str, str]]:
     if isinstance(result, list):
         return [(e.field, e.code) for e in result]
     return result
+
+
+def line_by_line(text: str) -> str:
+    """The definition ``normalise_text`` implements without splitting the text into lines."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text)
+    lines = [re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\x1f\xa0\u2028\u3000ab\u0301ê")))
+def test_normalised_text_is_the_line_by_line_definition(text: str) -> None:
+    assert normalise_text(text) == line_by_line(text)
 
 
 def test_valid_draft_is_accepted_with_its_place() -> None:
