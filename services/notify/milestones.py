@@ -1,9 +1,9 @@
 """Recording milestones from progress snapshots: each fires once, and its subscribers are queued.
 
-In the transaction of the snapshots' micro-batch: stale snapshots (a revision at or below the newest seen for the
-union and scope) are skipped; each milestone the snapshot shows that was never recorded is
-inserted (its id is the primary key), published as ``milestone.reached.v1`` through the outbox,
-and queued for every subscription that covers the union, per channel.
+In the transaction of the snapshots' micro-batch: stale snapshots (a revision at or below the
+newest seen for the union and scope) are skipped; each milestone a snapshot shows that was never
+recorded is inserted (its id is the primary key), published as ``milestone.reached.v1`` through
+the outbox, and queued for every subscription that covers the union, per channel.
 """
 
 from __future__ import annotations
