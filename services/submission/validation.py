@@ -18,7 +18,9 @@ TEXT_LIMITS = {
     "effect": (10, 10_000),
 }
 DECISION_KINDS = {RecognitionKind.RECOGNITION_DECISION, RecognitionKind.COMMENDATION_DECISION}
-_SPACES = re.compile(r"[^\S\n]+")
+# Runs of spaces other than newlines; a lone space (most of them) is left alone: replacing it by
+# itself would cost one substitution per word.
+_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LINE_EDGES = re.compile(r" ?\n ?")  # spaces folded first: a line's ends hold one at most
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
