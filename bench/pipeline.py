@@ -202,9 +202,13 @@ async def run_pipeline(
     try:
         await pipeline.wait_ready()
         key = create_api_key(pipeline.database_env("submission"), name="bench", scope="vn")
-        pids = {name: process.pid for name, process in pipeline.processes.items()}
+        services = {
+            name: process.pid
+            for name, process in pipeline.processes.items()
+            if process.pid is not None
+        }
         watched = {
-            **{name: pid for name, pid in pids.items() if pid is not None},
+            **services,
             "broker": int(BROKER_PID_FILE.read_text()),
             "bench client": os.getpid(),
         }
@@ -213,7 +217,6 @@ async def run_pipeline(
             Tap(url, ("progress.updated.v1",), on_delivery=snapshots.record),
             httpx.AsyncClient(base_url=pipeline["submission"].base_url) as client,
         ):
-            services = {name: watched[name] for name in pipeline.processes}
             profilers = start_profiles(services, profile_dir) if profile_dir else []
             started, cpu_before = time.perf_counter(), cpu_by_process(watched)
             await send(client, key, filed[:count], 0, 0)
