@@ -1,6 +1,7 @@
 """Benchmark: submissions per second through all four services, beside raw aio-pika rates.
 
-    .venv/bin/python -m bench.pipeline [--count 20000] [--latency-seconds 30] [--profile DIR]
+    .venv/bin/python -m bench.pipeline [--count 20000] [--latency-seconds 30]
+        [--snapshot-seconds 1] [--profile DIR]
 
 In one run, on one private RabbitMQ node:
 
@@ -11,7 +12,8 @@ In one run, on one private RabbitMQ node:
   the first request until a ``progress.updated.v1`` snapshot of the national node shows them all
   received (intake, outbox, dedup, aggregation, snapshot);
 - latency at a fixed 200 per second: for each batch, from its request until the first national
-  snapshot counting it (snapshots every second here; the default is 5 s).
+  snapshot counting it (snapshots every second unless ``--snapshot-seconds``; the service's
+  default is 5 s: fewer snapshots, since upper unions change several times within one interval).
 
 The four services are real processes on SQLite, as the run command starts them. A second table
 says where the CPU went during the sustained run: seconds of each service, the broker and this
@@ -49,7 +51,6 @@ from shared.reference.catalog import load_reference
 from shared.settings import REPO_ROOT
 
 BATCH = 100
-SNAPSHOT_SECONDS = "1"
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
 BROKER_PID_FILE = REPO_ROOT / ".run" / f"rabbitmq-{BENCH_RABBIT_PORT}" / "rabbit.pid"
 
@@ -192,12 +193,19 @@ class Run:
 
 
 async def run_pipeline(
-    url: str, folder: Path, count: int, latency_count: int, profile_dir: Path | None
+    url: str,
+    folder: Path,
+    count: int,
+    latency_count: int,
+    snapshot_seconds: float,
+    profile_dir: Path | None,
 ) -> Run:
     """The sustained run of ``count`` submissions, the CPU seconds each process used meanwhile
     (sampled into ``profile_dir`` if given), then per-submission latencies at 200/s."""
     filed = list(campaign(load_reference(REPO_ROOT / "reference"), count + latency_count, seed=9))
-    pipeline = Pipeline(url, folder, {"SANGKIEN_AGGREGATION_SNAPSHOT_SECONDS": SNAPSHOT_SECONDS})
+    pipeline = Pipeline(
+        url, folder, {"SANGKIEN_AGGREGATION_SNAPSHOT_SECONDS": str(snapshot_seconds)}
+    )
     pipeline.start()
     try:
         await pipeline.wait_ready()
@@ -251,6 +259,9 @@ async def run_pipeline(
 def main(
     count: Annotated[int, typer.Option(help="Submissions for the sustained rate.")] = 20_000,
     latency_seconds: Annotated[int, typer.Option(help="Seconds of load at 200/s.")] = 30,
+    snapshot_seconds: Annotated[
+        float, typer.Option(help="Aggregation's snapshot interval (the service's default: 5).")
+    ] = 1,
     profile: Annotated[
         Path | None, typer.Option(help="Sample each service with py-spy into this folder.")
     ] = None,
@@ -272,6 +283,7 @@ def main(
                     Path(folder),
                     count,
                     latency_seconds * 200,
+                    snapshot_seconds,
                     profile,
                 )
             )
@@ -308,7 +320,7 @@ def main(
         "",
     )
     table.add_row(
-        f"pipeline at 200/s (snapshots every {SNAPSHOT_SECONDS} s)",
+        f"pipeline at 200/s (snapshots every {snapshot_seconds:g} s)",
         "200",
         "",
         f"{cuts[49]:.2f}",
