@@ -181,19 +181,16 @@ class BatchConsumer(Generic[M]):
             try:
                 await self._commit([event for _, event in events])
                 break
-            except PoisonEvents as poison:
-                if not any(event.message_id in poison.reasons for _, event in events):
+            except Exception as error:
+                reasons = error.reasons if isinstance(error, PoisonEvents) else {}
+                if not any(event.message_id in reasons for _, event in events):
                     log.exception("batch_failed_retrying_one_by_one", queue=self.spec.name)
                     await self._one_by_one(events)
                     break
                 for delivery, event in events:
-                    if event.message_id in poison.reasons:
-                        await self._dead_letter(delivery, poison.reasons[event.message_id])
-                events = [(d, e) for d, e in events if e.message_id not in poison.reasons]
-            except Exception:
-                log.exception("batch_failed_retrying_one_by_one", queue=self.spec.name)
-                await self._one_by_one(events)
-                break
+                    if event.message_id in reasons:
+                        await self._dead_letter(delivery, reasons[event.message_id])
+                events = [(d, e) for d, e in events if e.message_id not in reasons]
         self._committed_batches += 1
         if self._committed_batches == self._hold_after:
             # Crash tests: stop between the commit and the ack, and wait to be killed.
