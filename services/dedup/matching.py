@@ -12,6 +12,7 @@ scores high.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -81,12 +82,13 @@ def similarity(a: frozenset[str] | set[str], b: set[str], containment_weight: fl
 @dataclass(frozen=True)
 class Probe:
     """A document's features, computed once: its key, shingles, signature, the signature's
-    fingerprint and the exact hash."""
+    fingerprints (low bytes and packed low bits) and the exact hash."""
 
     key: str
     shingles: frozenset[str]
     signature: rensa.RMinHash
     fingerprint: np.ndarray = field(compare=False)
+    bits: np.ndarray = field(compare=False)
     digest: str
 
     def stored_signature(self) -> bytes:
@@ -119,55 +121,65 @@ _TOP_BYTE = np.uint64(56)
 
 
 class Fingerprints:
-    """The low byte of every value of every indexed signature, to rank LSH candidates in numpy.
+    """Two small copies of every indexed signature, to rank LSH candidates in numpy.
 
-    Two signatures agree on a value's low byte when they agree on the value, and otherwise once
-    in 256 times: too rarely to change a ranking. The first ``HEAD`` bytes of each signature are
-    kept apart from the rest: ranking every candidate reads only them, one cache line each,
-    and only the best few are then compared on the whole signature.
+    - The low byte of every value: two signatures agree on it when they agree on the value, and
+      otherwise once in 256 times, too rarely to change a ranking.
+    - The low bit of every value, packed (16 bytes for 128 values, a table that stays in the
+      processor's cache where the bytes do not): two signatures differ on a value's low bit
+      half the time they differ on the value, so counting the differing bits estimates the
+      Jaccard similarity, more roughly, for every candidate in one pass. Only the candidates
+      that pass are then compared byte by byte.
     """
 
-    HEAD = 64
-
     def __init__(self, width: int) -> None:
-        if width % 8 or not self.HEAD < width <= 248:
-            raise ValueError(f"signatures of {width} values: need a multiple of 8, 72 to 248")
+        if width % 64 or not 64 <= width <= 192:
+            raise ValueError(f"signatures of {width} values: need 64, 128 or 192")
         self._count = 0
-        self._head = np.empty((1024, self.HEAD), dtype=np.uint8)
-        self._tail = np.empty((1024, width - self.HEAD), dtype=np.uint8)
-
-    def append(self, rows: np.ndarray) -> None:
-        """Keep these fingerprints (``Fingerprints.of``), in index order."""
-        start, end = self._count, self._count + len(rows)
-        if end > len(self._head):
-            size = max(end, 2 * len(self._head))
-            self._head = _grown(self._head, size, start)
-            self._tail = _grown(self._tail, size, start)
-        self._head[start:end] = rows[:, : self.HEAD]
-        self._tail[start:end] = rows[:, self.HEAD :]
-        self._count = end
+        self._bytes = np.empty((1024, width), dtype=np.uint8)
+        self._bits = np.empty((1024, width // 64), dtype=np.uint64)
 
     @staticmethod
-    def of(digests: list[list[int]]) -> np.ndarray:
-        """The fingerprints of these signatures, a row each."""
-        return np.asarray(digests, dtype=np.uint32).astype(np.uint8)
+    def of(digests: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The low bytes and the packed low bits of these signatures, a row each."""
+        rows = np.asarray(digests, dtype=np.uint32).astype(np.uint8)
+        return rows, np.packbits(rows & 1, axis=1).view(np.uint64)
 
-    def head_agreement(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """How many of the first ``HEAD`` values each indexed signature at ``positions``
-        shares with ``query`` (a fingerprint)."""
-        head = query[: self.HEAD]
-        # A chunk at a time, so that the comparison stays in the processor's cache.
-        return np.concatenate(
-            [
-                _count_equal(self._head.take(positions[start : start + 4096], axis=0), head)
-                for start in range(0, len(positions), 4096)
-            ]
-        )
+    def append(self, rows: np.ndarray, bits: np.ndarray) -> None:
+        """Keep these fingerprints (``Fingerprints.of``), in index order."""
+        start, end = self._count, self._count + len(rows)
+        if end > len(self._bytes):
+            size = max(end, 2 * len(self._bytes))
+            self._bytes = _grown(self._bytes, size, start)
+            self._bits = _grown(self._bits, size, start)
+        self._bytes[start:end] = rows
+        self._bits[start:end] = bits
+        self._count = end
 
-    def tail_agreement(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """How many of the other values each indexed signature at ``positions`` shares with
-        ``query``."""
-        return _count_equal(self._tail.take(positions, axis=0), query[self.HEAD :])
+    def differing_bits(self, positions: np.ndarray, query_bits: np.ndarray) -> np.ndarray:
+        """In how many values' low bits each indexed signature at ``positions`` differs from
+        the query's."""
+        counts = np.bitwise_count(self._bits.take(positions, axis=0) ^ query_bits)
+        # Adding columns one by one beats numpy's sum along a short axis by half.
+        differing = counts[:, 0].astype(np.int64)
+        for column in range(1, counts.shape[1]):
+            differing += counts[:, column]
+        return differing
+
+    def agreement(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """How many values each indexed signature at ``positions`` shares with ``query`` (a
+        row of low bytes)."""
+        return _count_equal(self._bytes.take(positions, axis=0), query)
+
+
+def most_differing_bits(floor: float, width: int) -> int:
+    """The most low bits a candidate with an estimated Jaccard of ``floor`` can differ in from
+    the query, three standard deviations up: fewer than 0.2% of such candidates differ in more.
+
+    Each bit differs with probability (1 − J) / 2.
+    """
+    differ = (1 - floor) / 2
+    return int(width * differ + 3 * math.sqrt(width * differ * (1 - differ)))
 
 
 def _grown(table: np.ndarray, rows: int, kept: int) -> np.ndarray:
@@ -202,6 +214,7 @@ class Index:
     _ids: list[str] = field(default_factory=list)
     _exact: dict[bytes, str] = field(default_factory=dict)
     _fingerprints: Fingerprints = field(init=False)
+    _most_differing_bits: int = field(init=False)
 
     def __post_init__(self) -> None:
         self._lsh = rensa.RMinHashLSH(
@@ -210,6 +223,9 @@ class Index:
             num_bands=self.params.num_bands,
         )
         self._fingerprints = Fingerprints(self.params.num_perm)
+        self._most_differing_bits = most_differing_bits(
+            self.params.rescore_floor, self.params.num_perm
+        )
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -219,13 +235,13 @@ class Index:
         grams = shingles(key, self.params.shingle_size)
         signature = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
         signature.update(grams)
-        fingerprint = Fingerprints.of([signature.digest()])
-        return Probe(key, frozenset(grams), signature, fingerprint, exact_hash(key))
+        fingerprint, bits = Fingerprints.of([signature.digest()])
+        return Probe(key, frozenset(grams), signature, fingerprint, bits, exact_hash(key))
 
     def add(self, document_id: str, probe: Probe) -> None:
         """Index one document."""
         self._lsh.insert(len(self._ids), probe.signature)
-        self._fingerprints.append(probe.fingerprint)
+        self._fingerprints.append(probe.fingerprint, probe.bits)
         self._ids.append(document_id)
         self._exact.setdefault(_exact_key(probe.digest), document_id)
 
@@ -271,7 +287,7 @@ class Index:
         ready = [s for s in signatures if s is not None]
         start = len(self._ids)
         self._lsh.insert_pairs([(start + i, s) for i, s in enumerate(ready)])
-        self._fingerprints.append(Fingerprints.of([s.digest() for s in ready]))
+        self._fingerprints.append(*Fingerprints.of([s.digest() for s in ready]))
         for document_id, key, _ in batch:
             self._ids.append(document_id)
             self._exact.setdefault(_exact_key(exact_hash(key)), document_id)
@@ -285,21 +301,22 @@ class Index:
         """The LSH candidates worth re-scoring exactly: those whose signatures agree most with
         the probe's, at most ``rescore`` of them and none below ``rescore_floor`` (sorted).
 
-        A large corpus returns hundreds or thousands of LSH candidates per query, so they are
-        ranked in numpy on fingerprints (their heads, then the whole of the best few hundred)
-        and the exclusions are applied only to the best.
+        A large corpus returns hundreds or thousands of LSH candidates per query, nearly all of
+        them far below the floor, so they are sifted in numpy on fingerprints: every candidate
+        on its low bits, then the few that may reach the floor (at most the best hundred or so)
+        on their low bytes. The exclusions are applied only to the best.
         """
         found = self._lsh.query(probe.signature)
         if not found:
             return []
         positions = np.fromiter(found, dtype=np.int64, count=len(found))
-        query = probe.fingerprint[0]
-        agreement = self._fingerprints.head_agreement(positions, query)
+        differing = self._fingerprints.differing_bits(positions, probe.bits[0])
+        near = np.flatnonzero(differing <= self._most_differing_bits)
         keep = 10 * (self.params.rescore + len(excluded))
-        if positions.size > keep:
-            best = np.argpartition(agreement, -keep)[-keep:]
-            positions, agreement = positions[best], agreement[best]
-        agreement += self._fingerprints.tail_agreement(positions, query)
+        if near.size > keep:
+            near = near[np.argpartition(differing[near], keep)[:keep]]
+        positions = positions[near]
+        agreement = self._fingerprints.agreement(positions, probe.fingerprint[0])
         floor = self.params.rescore_floor * self.params.num_perm
         chosen: set[str] = set()
         for i in np.argsort(-agreement, kind="stable"):

@@ -14,6 +14,7 @@ from services.dedup.matching import (
     Index,
     MatchingParameters,
     document_text,
+    most_differing_bits,
     shingles,
     similarity,
 )
@@ -106,21 +107,37 @@ def test_an_unreadable_stored_signature_is_recomputed() -> None:
     assert match.best_match == "s0"
 
 
-def test_fingerprints_count_the_values_a_query_shares_with_each_signature() -> None:
+def test_fingerprints_count_the_values_and_low_bits_a_query_shares_with_each_signature() -> None:
     rng = np.random.default_rng(5)
     digests = rng.integers(0, 2**32, size=(9000, 128), dtype=np.uint64)
     query = digests[7].copy()
-    digests[:, :40] = query[:40]  # every signature shares 40 head values with the query...
-    digests[::3, 100:] = query[100:]  # ...and a third of them 28 tail values too
+    digests[:, :40] = query[:40]  # every signature shares 40 values with the query...
+    digests[::3, 100:] = query[100:]  # ...and a third of them 28 more
     fingerprints = Fingerprints(128)
-    fingerprints.append(Fingerprints.of(digests[:1000].tolist()))
-    fingerprints.append(Fingerprints.of(digests[1000:].tolist()))  # past the first 1,024 rows
-    positions = rng.permutation(9000)  # more than one chunk of 4,096
-    own = Fingerprints.of([query.tolist()])[0]
+    fingerprints.append(*Fingerprints.of(digests[:1000].tolist()))
+    fingerprints.append(*Fingerprints.of(digests[1000:].tolist()))  # past the first 1,024 rows
+    positions = rng.permutation(9000)
+    own, own_bits = Fingerprints.of([query.tolist()])
     low = digests.astype(np.uint8)[positions]
-    head = fingerprints.head_agreement(positions, own)
-    assert (head == (low[:, :64] == own[:64]).sum(1)).all()
-    assert (fingerprints.tail_agreement(positions, own) == (low[:, 64:] == own[64:]).sum(1)).all()
-    seventh = np.array([7])
-    whole = fingerprints.head_agreement(seventh, own) + fingerprints.tail_agreement(seventh, own)
-    assert whole[0] == 128
+    agreement = fingerprints.agreement(positions, own[0])
+    assert (agreement == (low == own[0]).sum(1)).all()
+    assert agreement[positions == 7][0] == 128
+    differing = fingerprints.differing_bits(positions, own_bits[0])
+    assert (differing == ((low & 1) != (own[0] & 1)).sum(1)).all()
+    assert differing[positions == 7][0] == 0
+
+
+def test_few_candidates_at_the_rescore_floor_differ_in_more_low_bits_than_allowed() -> None:
+    rng = np.random.default_rng(11)
+    query = rng.integers(0, 2**32, size=128, dtype=np.uint64)
+    digests = rng.integers(0, 2**32, size=(20_000, 128), dtype=np.uint64)
+    shared = round(PARAMS.rescore_floor * 128)
+    digests[:, :shared] = query[:shared]  # every one at the floor
+    fingerprints = Fingerprints(128)
+    fingerprints.append(*Fingerprints.of(digests.tolist()))
+    differing = fingerprints.differing_bits(
+        np.arange(20_000), Fingerprints.of([query.tolist()])[1][0]
+    )
+    limit = most_differing_bits(PARAMS.rescore_floor, 128)
+    assert (differing > limit).mean() < 0.005
+    assert limit < 64  # still sifts out unrelated signatures (half their bits differ)
