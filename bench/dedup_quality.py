@@ -79,9 +79,7 @@ def evaluate(
     for number, (name, _, query) in enumerate(pairs):
         tally = tallies.setdefault(name, Tally())
         match = index.screen(f"q{number}", index.probe(key(query)), texts)
-        mine, theirs = (
-            set(shingles(t, params.shingle_size)) for t in (key(query), texts[f"o{number}"])
-        )
+        mine, theirs = (shingles(t, params.shingle_size) for t in (key(query), texts[f"o{number}"]))
         tally.scores.append(similarity(mine, theirs, params.containment_weight))
         tally.pairs += 1
         tally.flagged += match.best_match is not None and (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,13 +56,12 @@ def document_text(title: str, *parts: str) -> str:
     return matching_key(" ".join((title, *parts)))
 
 
-def shingles(key: str, size: int) -> list[str]:
-    """Distinct syllable n-grams of a matching key, in no particular order (the whole key when it
-    is shorter than n)."""
+def shingles(key: str, size: int) -> frozenset[str]:
+    """The syllable n-grams of a matching key (the whole key when it is shorter than n)."""
     syllables = key.split()
     if len(syllables) <= size:
-        return [" ".join(syllables)] if syllables else []
-    return list(set(map(" ".join, zip(*(syllables[i:] for i in range(size)), strict=False))))
+        return frozenset((" ".join(syllables),)) if syllables else frozenset()
+    return frozenset(map(" ".join, zip(*(syllables[i:] for i in range(size)), strict=False)))
 
 
 def exact_hash(key: str) -> str:
@@ -69,7 +69,7 @@ def exact_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def similarity(a: frozenset[str] | set[str], b: set[str], containment_weight: float) -> float:
+def similarity(a: AbstractSet[str], b: AbstractSet[str], containment_weight: float) -> float:
     """max(Jaccard, weight × containment) of two shingle sets."""
     if not a or not b:
         return 0.0
@@ -236,7 +236,7 @@ class Index:
         signature = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
         signature.update(grams)
         fingerprint, bits = Fingerprints.of([signature.digest()])
-        return Probe(key, frozenset(grams), signature, fingerprint, bits, exact_hash(key))
+        return Probe(key, grams, signature, fingerprint, bits, exact_hash(key))
 
     def add(self, document_id: str, probe: Probe) -> None:
         """Index one document."""
@@ -356,7 +356,7 @@ class Index:
         size, weight = self.params.shingle_size, self.params.containment_weight
         scored = sorted(
             (
-                (round(similarity(probe.shingles, set(shingles(text, size)), weight), 4), c)
+                (round(similarity(probe.shingles, shingles(text, size), weight), 4), c)
                 for c, text in shortlisted.items()
             ),
             key=lambda pair: (-pair[0], pair[1]),

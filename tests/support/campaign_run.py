@@ -151,10 +151,10 @@ class CampaignRun:
         re-scores it."""
         params, drafts = MatchingParameters(), {f.client_key: f.draft for f in self.filed}
 
-        def grams(client_key: str) -> set[str]:
+        def grams(client_key: str) -> frozenset[str]:
             draft = drafts[client_key]
             parts = (draft[part] for part in ("situation", "solution", "effect"))
-            return set(shingles(document_text(draft["title"], *parts), params.shingle_size))
+            return shingles(document_text(draft["title"], *parts), params.shingle_size)
 
         return {
             key: similarity(
