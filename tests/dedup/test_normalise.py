@@ -65,3 +65,19 @@ def test_matching_keys_bytes_path_equals_its_general_path_on_any_text(text: str)
         typed = unicodedata.normalize(form, text)
         folded = strip_diacritics(typed).casefold()
         assert matching_key(typed) == " ".join(re.sub(r"[\W_]+", " ", folded).split())
+
+
+LATIN_AND_PUNCTUATION = st.one_of(
+    st.characters(max_codepoint=0x36F),
+    st.characters(min_codepoint=0x1E00, max_codepoint=0x1EFF),
+    st.characters(min_codepoint=0x2000, max_codepoint=0x206F),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=LATIN_AND_PUNCTUATION, max_size=60))
+def test_matching_keys_table_path_equals_its_general_path_on_latin_text(text: str) -> None:
+    for form in ("NFC", "NFD"):
+        typed = unicodedata.normalize(form, text)
+        folded = strip_diacritics(typed).casefold()
+        assert matching_key(typed) == " ".join(re.sub(r"[\W_]+", " ", folded).split())
