@@ -317,10 +317,10 @@ class Index:
             near = near[np.argpartition(differing[near], keep)[:keep]]
         positions = positions[near]
         agreement = self._fingerprints.agreement(positions, probe.fingerprint[0])
-        floor = self.params.rescore_floor * self.params.num_perm
+        strong = np.flatnonzero(agreement >= self.params.rescore_floor * self.params.num_perm)
         chosen: set[str] = set()
-        for i in np.argsort(-agreement, kind="stable"):
-            if agreement[i] < floor or len(chosen) == self.params.rescore:
+        for i in strong[np.argsort(-agreement[strong], kind="stable")]:
+            if len(chosen) == self.params.rescore:
                 break
             document_id = self._ids[positions[i]]
             if document_id not in excluded:
