@@ -31,7 +31,12 @@ class ServiceProcess:
     ) -> None:
         self.name = name
         self.port = port or free_port()
-        self.env = {**os.environ, **env, "SANGKIEN_HTTP_PORT": str(self.port)}
+        self.env = {
+            **os.environ,
+            "SANGKIEN_SUPERVISOR_PID": str(os.getpid()),
+            **env,
+            "SANGKIEN_HTTP_PORT": str(self.port),
+        }
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 

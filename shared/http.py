@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.observability import configure_logging, correlation
 from shared.runtime import Runtime
 from shared.settings import CommonSettings
+from shared.supervision import stop_with
 
 HTTP_REQUESTS = Counter(
     "sangkien_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
@@ -182,8 +183,11 @@ def operational_router(runtime: Runtime) -> APIRouter:
 
 
 def serve(service: str, settings: CommonSettings, app: FastAPI) -> None:
-    """Run a service's app with JSON logs until SIGTERM or Ctrl-C."""
+    """Run a service's app with JSON logs until SIGTERM or Ctrl-C (or until its supervisor,
+    if it has one, dies)."""
     configure_logging(service, settings.log_level)
+    if settings.supervisor_pid is not None:
+        stop_with(settings.supervisor_pid)
     uvicorn.run(
         app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
     )

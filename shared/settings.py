@@ -60,6 +60,13 @@ class CommonSettings(BaseSettings):
         ),
     )
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
+    supervisor_pid: int | None = Field(
+        None,
+        description=(
+            "Process id of the parent that supervises this service (the run command sets it): "
+            "when that process dies, even by SIGKILL, this service gets SIGTERM (Linux)."
+        ),
+    )
 
     def database_url_for(self, service: str) -> str:
         """The configured database URL, or the embedded SQLite default for ``service``."""

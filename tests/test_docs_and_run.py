@@ -147,3 +147,40 @@ async def test_ctrl_c_stops_every_process_the_run_command_started(
         if run.poll() is None:
             run.kill()
     assert [pid for pid in services if running(pid)] == [], diagnosis(tmp_path)
+
+
+async def test_the_services_stop_when_the_run_command_is_killed(
+    broker_url: str, tmp_path: Path
+) -> None:
+    output = tmp_path / "run.out"
+    run = start_run_command(broker_url, tmp_path, output)
+    services: list[int] = []
+    try:
+        try:
+            screen = await poll(
+                lambda: output.read_text(encoding="utf-8", errors="replace"),
+                lambda text: len(re.findall(r"\(pid \d+,", text)) == 4,
+                240,
+                "every service ready",
+            )
+        except TimeoutError as late:
+            raise AssertionError(diagnosis(tmp_path)) from late
+        services = [int(pid) for pid in re.findall(r"\(pid (\d+),", screen)]
+        assert all(running(pid) for pid in services), diagnosis(tmp_path)
+        run.kill()  # no handler runs: the run command cannot stop them itself
+        run.wait(timeout=30)
+        try:
+            await poll(
+                lambda: [pid for pid in services if running(pid)],
+                lambda alive: alive == [],
+                60,
+                "the services stopped",
+            )
+        except TimeoutError as late:
+            raise AssertionError(diagnosis(tmp_path)) from late
+    finally:
+        if run.poll() is None:
+            run.kill()
+        for pid in services:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
