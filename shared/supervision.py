@@ -19,7 +19,8 @@ def stop_with(supervisor_pid: int) -> None:
     """SIGTERM to this process when its parent, ``supervisor_pid``, dies, even by SIGKILL.
 
     Raises ``SystemExit`` when the parent is not (or no longer) that process: it died before
-    this process could ask.
+    this process could ask. The kernel watches the parent's thread that started this process,
+    not the whole parent: a supervisor starts its services from its main thread.
     """
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from pipeline.processes import free_port
+from pipeline.processes import free_port, running
 from services.aggregation.app import create_app as create_aggregation_app
 from services.aggregation.settings import AggregationSettings
 from services.dedup.settings import DedupSettings
@@ -118,10 +118,17 @@ def diagnosis(folder: Path, lines: int = 30) -> str:
     )
 
 
-def running(pid: int) -> bool:
-    """Whether a process exists (and is not a zombie waiting to be reaped)."""
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
+SERVICE_PID = re.compile(r"\(pid (\d+),")  # the run command prints each service's pid
+
+
+async def screen_once(output: Path, folder: Path, shown: Callable[[str], bool], what: str) -> str:
+    """The run command's screen once ``shown`` (within 240 s), or a failure showing the logs."""
+    try:
+        return await poll(
+            lambda: output.read_text(encoding="utf-8", errors="replace"), shown, 240, what
+        )
+    except TimeoutError as late:
+        raise AssertionError(diagnosis(folder)) from late
 
 
 async def test_ctrl_c_stops_every_process_the_run_command_started(
@@ -130,16 +137,13 @@ async def test_ctrl_c_stops_every_process_the_run_command_started(
     output = tmp_path / "run.out"
     run = start_run_command(broker_url, tmp_path, output)
     try:
-        try:
-            screen = await poll(
-                lambda: output.read_text(encoding="utf-8", errors="replace"),
-                lambda text: "Cả nước" in text and "Leading provinces" in text,
-                240,
-                "the live view",
-            )
-        except TimeoutError as late:
-            raise AssertionError(diagnosis(tmp_path)) from late
-        services = [int(pid) for pid in re.findall(r"\(pid (\d+),", screen)]
+        screen = await screen_once(
+            output,
+            tmp_path,
+            lambda text: "Cả nước" in text and "Leading provinces" in text,
+            "the live view",
+        )
+        services = [int(pid) for pid in SERVICE_PID.findall(screen)]
         assert len(services) == 4 and all(running(pid) for pid in services), diagnosis(tmp_path)
         run.send_signal(signal.SIGINT)
         assert run.wait(timeout=90) == 0, diagnosis(tmp_path)
@@ -156,16 +160,10 @@ async def test_the_services_stop_when_the_run_command_is_killed(
     run = start_run_command(broker_url, tmp_path, output)
     services: list[int] = []
     try:
-        try:
-            screen = await poll(
-                lambda: output.read_text(encoding="utf-8", errors="replace"),
-                lambda text: len(re.findall(r"\(pid \d+,", text)) == 4,
-                240,
-                "every service ready",
-            )
-        except TimeoutError as late:
-            raise AssertionError(diagnosis(tmp_path)) from late
-        services = [int(pid) for pid in re.findall(r"\(pid (\d+),", screen)]
+        screen = await screen_once(
+            output, tmp_path, lambda text: len(SERVICE_PID.findall(text)) == 4, "every service"
+        )
+        services = [int(pid) for pid in SERVICE_PID.findall(screen)]
         assert all(running(pid) for pid in services), diagnosis(tmp_path)
         run.kill()  # no handler runs: the run command cannot stop them itself
         run.wait(timeout=30)

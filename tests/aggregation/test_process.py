@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.processes import ServiceProcess
+from pipeline.processes import ServiceProcess, running
 from pipeline.tap import Tap
 from shared.contracts.submission import ScreenedV1
 from shared.polling import poll
@@ -45,15 +45,6 @@ def ledger_pids(service: ServiceProcess) -> list[int]:
         for line in service.logs().splitlines()
         if '"ledger_process_started"' in line
     ]
-
-
-def running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "State:\tZ" not in status
 
 
 async def test_redelivery_after_sigkill_between_commit_and_ack_does_not_double_count(
