@@ -33,12 +33,19 @@ def running(pid: int) -> bool:
 
 
 class ServiceProcess:
-    """``python -m services.<name> serve`` with its own environment and log file."""
+    """``python -m services.<name> serve`` (or ``module``: a test's wrapper of it) with its own
+    environment and log file."""
 
     def __init__(
-        self, name: str, env: dict[str, str], log_dir: Path, port: int | None = None
+        self,
+        name: str,
+        env: dict[str, str],
+        log_dir: Path,
+        port: int | None = None,
+        module: str | None = None,
     ) -> None:
         self.name = name
+        self.module = module or f"services.{name}"
         self.port = port or free_port()
         self.env = {
             **os.environ,
@@ -63,7 +70,7 @@ class ServiceProcess:
         """Start the process (appending to its log)."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}", "serve"],
+            [sys.executable, "-m", self.module, "serve"],
             cwd=REPO_ROOT,
             env=self.env,
             stdout=log,

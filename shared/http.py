@@ -6,6 +6,7 @@ import time
 import uuid
 from typing import Any
 
+import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,8 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.observability import configure_logging, correlation
 from shared.runtime import Runtime
 from shared.settings import CommonSettings
-from shared.supervision import stop_with
+from shared.supervision import EXIT_CONSUMER_STOPPED, exit_soon, stop_with
 
+log = structlog.get_logger(__name__)
 HTTP_REQUESTS = Counter(
     "sangkien_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
 )
@@ -157,6 +159,7 @@ def install(app: FastAPI, runtime: Runtime, *, max_body_bytes: int) -> None:
 
     app.add_middleware(BodyGuard, max_bytes=max_body_bytes)
     app.include_router(operational_router(runtime))
+    app.state.runtime = runtime
 
 
 def operational_router(runtime: Runtime) -> APIRouter:
@@ -170,10 +173,8 @@ def operational_router(runtime: Runtime) -> APIRouter:
     @router.get("/ready")
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
-        return JSONResponse(
-            {"ready": all(checks.values()), "checks": checks},
-            status_code=200 if all(checks.values()) else 503,
-        )
+        ready = all(state == "ok" for state in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:
@@ -188,6 +189,16 @@ def serve(service: str, settings: CommonSettings, app: FastAPI) -> None:
     configure_logging(service, settings.log_level)
     if settings.supervisor_pid is not None:
         stop_with(settings.supervisor_pid)
+    runtime: Runtime = app.state.runtime
+
+    def leave(queue: str) -> None:
+        log.error("consumer_stopped_exiting", queue=queue, exit_code=EXIT_CONSUMER_STOPPED)
+        if len(runtime.failures) == 1:  # one shutdown, however many consumers stop
+            exit_soon()
+
+    runtime.when_a_consumer_fails(leave)
     uvicorn.run(
         app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
     )
+    if runtime.failures:
+        raise SystemExit(EXIT_CONSUMER_STOPPED)

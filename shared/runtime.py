@@ -1,8 +1,10 @@
-"""What every service process runs: its database, the broker connection, the outbox relay.
+"""What every service process runs: its database, the broker connection, its consumers, the
+outbox relay.
 
 Start-up never waits for the broker: the HTTP side serves (and the outbox fills) while a
-background task connects, declares the topology and starts the subscribers, retrying with
-backoff. aio-pika's robust connection then rides out broker restarts.
+background task connects, declares the topology and starts the consumers, retrying with
+backoff. aio-pika's robust connections then ride out broker restarts. Readiness names what is
+wrong: the database, the broker, or a queue whose consumer stopped or is not registered.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aio_pika
 import sqlalchemy as sa
 import structlog
+from aio_pika.abc import AbstractRobustConnection
 from faststream.rabbit import Channel, RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts.envelope import Message
 from shared.db import make_engine, make_sessionmaker, migrate
-from shared.messaging.batches import BatchConsumer, BatchHandler, Commit, Vet, apply_new
-from shared.messaging.consumer import ContractErrorHandler, Handler, subscribe
+from shared.messaging.consumer import Commit, Consumer, Refusal, Vet
+from shared.messaging.inbox import Apply, apply_new
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.topology import QueueSpec, declare_topology
+from shared.retrying import retrying
 from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
@@ -66,7 +71,8 @@ def make_broker(url: str, service: str) -> RabbitBroker:
 
 
 class Runtime:
-    """Database, broker and relay of one service process, started and stopped together."""
+    """Database, broker, consumers and relay of one service process, started and stopped
+    together."""
 
     def __init__(self, service: str, settings: CommonSettings, migrations: Path) -> None:
         self.service = service
@@ -83,80 +89,62 @@ class Runtime:
             lock_rows=self.engine.dialect.name != "sqlite",
         )
         self.broker_started = False
-        self.batch_consumers: list[BatchConsumer[Any]] = []
+        self.consumers: list[Consumer[Any]] = []
+        # Queue → why its consumer stopped; a service with any is not ready and exits.
+        self.failures: dict[str, str] = {}
+        self._failure_listeners: list[Callable[[str], None]] = []
+        self._consuming: AbstractRobustConnection | None = None
         self._connecting: asyncio.Task[None] | None = None
 
-    def subscribe(
+    def consume(
         self,
         spec: QueueSpec,
         model: type[M],
-        handle: Handler[M],
         *,
-        on_contract_error: ContractErrorHandler | None = None,
-    ) -> None:
-        """Consume one of this service's queues (see ``shared.messaging.consumer.subscribe``)."""
-        subscribe(
-            self.broker,
-            self.sessions,
-            self.relay,
-            spec,
-            model,
-            handle,
-            prefetch=self.settings.prefetch,
-            on_contract_error=on_contract_error,
-        )
-
-    def consume_in_batches(
-        self,
-        spec: QueueSpec,
-        model: type[M],
-        apply: BatchHandler[M],
-        *,
+        apply: Apply[M] | None = None,
+        commit: Commit[M] | None = None,
+        answer: Apply[Refusal] | None = None,
         vet: Vet[M] | None = None,
-        max_batch: int,
-        linger: float,
-        lock: asyncio.Lock,
+        max_batch: int | None = None,
+        linger: float = 0.05,
+        lock: asyncio.Lock | None = None,
     ) -> None:
-        """Consume one of this service's queues in micro-batches (``shared.messaging.batches``),
-        each applied by ``apply`` in one transaction of this process (see ``apply_new``);
-        consumers sharing ``lock`` never apply two batches at once."""
-        self.consume_batches(
-            spec,
-            model,
-            partial(apply_new, self.sessions, spec.name, apply=apply),
-            vet=vet,
-            max_batch=max_batch,
-            linger=linger,
-            lock=lock,
-        )
+        """Consume one of this service's queues (``shared.messaging.consumer``).
 
-    def consume_batches(
-        self,
-        spec: QueueSpec,
-        model: type[M],
-        commit: Commit[M],
-        *,
-        vet: Vet[M] | None = None,
-        max_batch: int,
-        linger: float,
-        lock: asyncio.Lock,
-        hold_after_batches: int = 0,
-    ) -> None:
-        """Consume one of this service's queues in micro-batches, each committed by ``commit``."""
-        self.batch_consumers.append(
-            BatchConsumer(
+        Each batch is either applied by ``apply`` in one transaction of this process, with its
+        inbox records (``apply_new``), or handed to ``commit``, which must apply it exactly
+        once itself. ``answer`` answers refused commands the same way (``apply_new``).
+        ``max_batch`` defaults to ``SANGKIEN_CONSUMER_BATCH``; consumers sharing ``lock``
+        never apply two batches at once.
+        """
+        if apply is not None:
+            commit = partial(apply_new, self.sessions, spec.name, apply=apply)
+        if commit is None:
+            raise TypeError("consume needs one of apply and commit")
+        self.consumers.append(
+            Consumer(
                 broker=self.broker,
                 spec=spec,
                 model=model,
                 commit=commit,
+                answer=answer and partial(apply_new, self.sessions, spec.name, apply=answer),
                 vet=vet,
-                after_commit=self.relay.wake,
-                max_batch=max_batch,
+                max_batch=max_batch or self.settings.consumer_batch,
                 linger=linger,
                 lock=lock,
-                hold_after_batches=hold_after_batches,
+                after_commit=self.relay.wake,
+                on_failure=self._consumer_failed,
             )
         )
+
+    def when_a_consumer_fails(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with the queue's name when a consumer stops without being told to."""
+        self._failure_listeners.append(listener)
+
+    def _consumer_failed(self, queue: str, error: BaseException) -> None:
+        self.failures[queue] = repr(error)[:300]
+        for listener in self._failure_listeners:
+            listener(queue)
 
     async def start(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
         """Migrate the database, run ``prepare`` (e.g. rebuild an index), then connect to the
@@ -168,49 +156,86 @@ class Runtime:
         self._connecting = asyncio.create_task(self._connect(), name="broker-connect")
 
     async def _connect(self) -> None:
-        delay = 0.5
-        while True:
-            try:
+        async for attempt in retrying("broker_unavailable", on=Exception):
+            with attempt:
                 await self.broker.connect()
                 if self.settings.declare_topology:
                     await declare_topology(self.settings.broker_url)
                 await self.broker.start()
-                for consumer in self.batch_consumers:
-                    if not consumer.connected:
-                        await consumer.start(self.settings.broker_url)
-            except Exception as exc:
-                log.warning("broker_unavailable", error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            self.broker_started = True
-            log.info("broker_connected")
-            if self.settings.relay_enabled:
-                self.relay.start()
-            return
+                if self.consumers:
+                    await self._start_consumers()
+        self.broker_started = True
+        log.info("broker_connected")
+        if self.settings.relay_enabled:
+            self.relay.start()
+
+    async def _start_consumers(self) -> None:
+        if self._consuming is None:
+            # One connection for all of this process's consumers, a channel each.
+            self._consuming = await aio_pika.connect_robust(
+                self.settings.broker_url,
+                client_properties={"connection_name": f"{self.service}:consumers"},
+            )
+        for consumer in self.consumers:
+            if not consumer.started:
+                await consumer.start(self._consuming)
 
     async def stop(self) -> None:
-        """Stop consuming (letting running handlers finish), stop the relay, close the database."""
+        """Stop consuming (letting the batches in hand finish), stop the relay, close the
+        database."""
         if self._connecting is not None:
             self._connecting.cancel()
             await asyncio.gather(self._connecting, return_exceptions=True)
-        for consumer in self.batch_consumers:
+        for consumer in self.consumers:
             await consumer.stop()
+        if self._consuming is not None:
+            await self._consuming.close()
+            self._consuming = None
         await self.relay.stop()
         await self.broker.stop()
         await self.engine.dispose()
 
-    async def readiness(self) -> dict[str, bool]:
-        """Whether the database answers and the broker connection is up with subscribers started."""
+    async def readiness(self) -> dict[str, str]:
+        """Each check (the database, the broker, every consumer) with "ok" or what is wrong."""
+        checks = {"database": await self._database_problem() or "ok"}
+        if not self.broker_started:
+            checks["broker"] = "connecting"
+        elif not await self.broker.ping(timeout=1.0):
+            checks["broker"] = "not answering"
+        else:
+            checks["broker"] = "ok"
+        for consumer in self.consumers:
+            name = consumer.spec.name
+            problem = self.failures.get(name) or (
+                await consumer.problem() if self.broker_started else "connecting"
+            )
+            checks[f"queue {name}"] = problem or "ok"
+        if checks["broker"] == "ok":
+            checks.update(await self._unconsumed_queues())
+        return checks
+
+    async def _database_problem(self) -> str | None:
         try:
             async with self.sessions() as session:
                 await session.execute(sa.text("SELECT 1"))
-            database = True
-        except Exception:
-            database = False
-        broker = (
-            self.broker_started
-            and await self.broker.ping(timeout=1.0)
-            and all(consumer.connected for consumer in self.batch_consumers)
-        )
-        return {"database": database, "broker": broker}
+        except Exception as error:
+            return f"unreachable: {type(error).__name__}"
+        return None
+
+    async def _unconsumed_queues(self) -> dict[str, str]:
+        """The broker's side: each consumed queue exists and has a consumer registered."""
+        if self._consuming is None or self._consuming.is_closed:
+            return {}
+        problems: dict[str, str] = {}
+        for consumer in self.consumers:
+            name = consumer.spec.name
+            try:
+                async with self._consuming.channel(publisher_confirms=False) as probe:
+                    queue = await probe.declare_queue(name, passive=True)
+                    result = queue.declaration_result
+            except aio_pika.exceptions.ChannelNotFoundEntity:
+                problems[f"queue {name}"] = "the queue does not exist on the broker"
+                continue
+            if result.consumer_count == 0:
+                problems[f"queue {name}"] = "no consumer registered on the broker"
+        return problems

@@ -36,8 +36,14 @@ class CommonSettings(BaseSettings):
     )
     http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(8000, description="Port the HTTP API listens on.")
-    prefetch: int = Field(
-        50, ge=1, le=1000, description="Unacknowledged messages per subscriber (bounded)."
+    consumer_batch: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description=(
+            "Most messages applied in one transaction on the queues that have no batch setting "
+            "of their own (commands, reviews). Every consumer's prefetch is twice its batch."
+        ),
     )
     relay_enabled: bool = Field(
         True,

@@ -1,9 +1,12 @@
-"""A service process that dies with the process that started it (Linux).
+"""A service process and its supervisor (the run command, systemd, Docker, Kubernetes).
 
 The run command starts the four services as its children. Ctrl-C or SIGTERM lets it stop them;
 a SIGKILL, or a crash, would leave them running, holding their ports, on a broker that may be
 gone. So a service started with ``SANGKIEN_SUPERVISOR_PID`` asks the kernel to send it SIGTERM
 when that process dies, and stops as it would on any SIGTERM.
+
+The other way round, a service that can no longer do its work (a consumer stopped) leaves
+through ``exit_soon``: its supervisor sees a non-zero exit and starts it again.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import threading
 
 _PR_SET_PDEATHSIG = 1
 
@@ -27,3 +31,28 @@ def stop_with(supervisor_pid: int) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != supervisor_pid:
         raise SystemExit(f"the process that started this one ({supervisor_pid}) is gone")
+
+
+# A stopped consumer: readiness shows it for this long before the process stops by itself, and
+# a shutdown that hangs is cut short after the second figure.
+SECONDS_BEFORE_EXIT = 5.0
+SECONDS_TO_SHUT_DOWN = 30.0
+EXIT_CONSUMER_STOPPED = 70  # EX_SOFTWARE
+
+
+def exit_soon(
+    code: int = EXIT_CONSUMER_STOPPED,
+    grace: float = SECONDS_BEFORE_EXIT,
+    deadline: float = SECONDS_TO_SHUT_DOWN,
+) -> None:
+    """SIGTERM to this process in ``grace`` seconds (a graceful shutdown; the caller exits with
+    ``code`` once it is done), and an immediate exit with ``code`` if it is still alive
+    ``deadline`` seconds later."""
+    pid = os.getpid()
+    for delay, action in (
+        (grace, lambda: os.kill(pid, signal.SIGTERM)),
+        (grace + deadline, lambda: os._exit(code)),
+    ):
+        timer = threading.Timer(delay, action)
+        timer.daemon = True
+        timer.start()

@@ -30,7 +30,7 @@ def register(ctx: AggregationContext) -> None:
         return None
 
     consume = partial(
-        ctx.runtime.consume_batches,
+        ctx.runtime.consume,
         # Applied by the ledger process (services.aggregation.worker), which needs no inbox: a
         # submission's stored verdict and review sequence say which of its events were applied,
         # so a repeat changes nothing.
@@ -39,7 +39,6 @@ def register(ctx: AggregationContext) -> None:
         max_batch=ctx.settings.aggregation_batch,
         linger=ctx.settings.aggregation_linger_seconds,
         lock=ctx.apply_lock,
-        hold_after_batches=ctx.settings.aggregation_hold_after_batches,
     )
     consume(AGGREGATION_SCREENED, ScreenedV1)
     consume(AGGREGATION_REVIEWED, ReviewedV1)

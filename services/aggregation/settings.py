@@ -29,11 +29,3 @@ class AggregationSettings(CommonSettings):
             "unions and scopes that have a target (the ones milestones are measured against)."
         ),
     )
-    aggregation_hold_after_batches: int = Field(
-        0,
-        ge=0,
-        description=(
-            "Crash tests only: after this many committed batches, hold before acking and wait to "
-            "be killed. 0 (always in production): never."
-        ),
-    )

@@ -1,34 +1,32 @@
-"""AMQP subscribers of the dedup service: submissions to screen, reviewers' decisions."""
+"""AMQP side of the dedup service: submissions to screen, reviewers' decisions."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dedup.context import DedupContext
 from shared.contracts.submission import ReceivedV1, ReviewDecision, ReviewedV1
-from shared.messaging.consumer import AfterCommit
 from shared.messaging.topology import DEDUP_RECEIVED, DEDUP_REVIEWED
 
 
 def register(ctx: DedupContext) -> None:
-    """Subscribe this service's handlers to its queues."""
+    """Consume this service's queues."""
     runtime = ctx.runtime
 
-    async def on_reviewed(session: AsyncSession, event: ReviewedV1) -> AfterCommit | None:
-        if event.decision is ReviewDecision.NOT_DUPLICATE:
-            await ctx.screener.dismiss(
-                session, event.submission_id, event.duplicate_of, event.review_id
-            )
-        return None
+    async def on_reviewed(session: AsyncSession, reviews: Sequence[ReviewedV1]) -> None:
+        for review in reviews:
+            if review.decision is ReviewDecision.NOT_DUPLICATE:
+                await ctx.screener.dismiss(
+                    session, review.submission_id, review.duplicate_of, review.review_id
+                )
 
-    runtime.consume_in_batches(
+    runtime.consume(
         DEDUP_RECEIVED,
         ReceivedV1,
-        ctx.screener.screen_in_order,
+        apply=ctx.screener.screen_in_order,
         max_batch=ctx.settings.dedup_batch,
         linger=ctx.settings.dedup_linger_seconds,
-        lock=asyncio.Lock(),
     )
-    runtime.subscribe(DEDUP_REVIEWED, ReviewedV1, on_reviewed)
+    runtime.consume(DEDUP_REVIEWED, ReviewedV1, apply=on_reviewed)

@@ -1,4 +1,4 @@
-"""Screening one submission: the program's index, the texts of candidates, the verdict.
+"""Screening submissions: the program's index, the texts of candidates, the verdicts.
 
 The index lives in memory and holds what the database holds: it is rebuilt from the
 ``documents`` table at start-up (before any message is consumed). Submissions are screened in

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +22,10 @@ def register(ctx: NotifyContext) -> None:
     async def on_progress(session: AsyncSession, snapshots: Sequence[ProgressUpdatedV1]) -> None:
         await record(session, snapshots, rules=ctx.rules, tree=ctx.reference.tree)
 
-    ctx.runtime.consume_in_batches(
+    ctx.runtime.consume(
         NOTIFY_PROGRESS,
         ProgressUpdatedV1,
-        on_progress,
+        apply=on_progress,
         max_batch=ctx.settings.notify_batch,
         linger=ctx.settings.notify_linger_seconds,
-        lock=asyncio.Lock(),
     )

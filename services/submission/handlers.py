@@ -1,13 +1,10 @@
-"""AMQP subscribers of the submission service: intake commands, and dedup verdicts in
-micro-batches."""
+"""AMQP side of the submission service: intake commands, and dedup's verdicts."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from faststream.rabbit.message import RabbitMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.submission.context import SubmissionContext
@@ -15,10 +12,8 @@ from services.submission.intake import Attempt, Outcome, file_batch
 from services.submission.metrics import SUBMISSIONS_FILED, log_filed
 from services.submission.store import submissions
 from shared.contracts.envelope import derived_message_id, utc_now
-from shared.contracts.registry import ContractError
 from shared.contracts.submission import FieldError, RejectedV1, ScreenedV1, SubmitV1
-from shared.messaging.batches import PoisonEvents
-from shared.messaging.consumer import AfterCommit
+from shared.messaging.consumer import PoisonEvents, Refusal
 from shared.messaging.outbox import add_to_outbox
 from shared.messaging.topology import SUBMISSION_SCREENED, SUBMIT_COMMANDS
 
@@ -38,39 +33,38 @@ def rejection(command_id: str, correlation_id: str, reasons: list[FieldError]) -
 
 
 def register(ctx: SubmissionContext) -> None:
-    """Subscribe this service's handlers to its queues."""
+    """Consume this service's queues."""
     runtime = ctx.runtime
 
-    async def on_submit(session: AsyncSession, command: SubmitV1) -> AfterCommit | None:
-        attempt = Attempt(
-            command.message_id,
-            command.submission,
-            correlation_id=command.correlation_id,
-            command_id=command.message_id,
-        )
-        [result] = await file_batch(
-            session, [attempt], client_id=AMQP_CLIENT, policy=ctx.policy, now=utc_now()
-        )
-        log_filed("amqp", result)
-        if result.outcome is Outcome.REJECTED:
-            await add_to_outbox(
-                session, rejection(command.message_id, command.correlation_id, list(result.errors))
+    async def on_submit(session: AsyncSession, commands: Sequence[SubmitV1]) -> None:
+        attempts = [
+            Attempt(
+                command.message_id,
+                command.submission,
+                correlation_id=command.correlation_id,
+                command_id=command.message_id,
             )
-        return None
-
-    async def on_bad_command(
-        session: AsyncSession, message: RabbitMessage, error: ContractError
-    ) -> bool:
-        # A body that is not even JSON is a broken publisher: operators see it in the DLQ.
-        if error.code == "malformed_json" or not message.message_id:
-            return False
-        reasons = error.errors or [FieldError(field="", code=error.code, message=error.detail)]
-        command_id = message.message_id
-        await add_to_outbox(
-            session, rejection(command_id, message.correlation_id or command_id, reasons)
+            for command in commands
+        ]
+        results = await file_batch(
+            session, attempts, client_id=AMQP_CLIENT, policy=ctx.policy, now=utc_now()
         )
-        SUBMISSIONS_FILED.labels(channel="amqp", outcome="rejected").inc()
-        return True
+        rejections = []
+        for command, result in zip(commands, results, strict=True):
+            log_filed("amqp", result)
+            if result.outcome is Outcome.REJECTED:
+                errors = list(result.errors)
+                rejections.append(rejection(command.message_id, command.correlation_id, errors))
+        await add_to_outbox(session, *rejections)
+
+    async def on_bad_commands(session: AsyncSession, refusals: Sequence[Refusal]) -> None:
+        answers = []
+        for refusal in refusals:
+            error = refusal.error
+            reasons = error.errors or [FieldError(field="", code=error.code, message=error.detail)]
+            answers.append(rejection(refusal.message_id, refusal.correlation_id, reasons))
+            SUBMISSIONS_FILED.labels(channel="amqp", outcome="rejected").inc()
+        await add_to_outbox(session, *answers)
 
     async def on_screened(session: AsyncSession, verdicts: Sequence[ScreenedV1]) -> None:
         known = set(
@@ -108,12 +102,11 @@ def register(ctx: SubmissionContext) -> None:
             ],
         )
 
-    runtime.subscribe(SUBMIT_COMMANDS, SubmitV1, on_submit, on_contract_error=on_bad_command)
-    runtime.consume_in_batches(
+    runtime.consume(SUBMIT_COMMANDS, SubmitV1, apply=on_submit, answer=on_bad_commands)
+    runtime.consume(
         SUBMISSION_SCREENED,
         ScreenedV1,
-        on_screened,
+        apply=on_screened,
         max_batch=ctx.settings.verdict_batch,
         linger=ctx.settings.verdict_linger_seconds,
-        lock=asyncio.Lock(),
     )

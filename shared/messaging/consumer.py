@@ -1,67 +1,114 @@
-"""Subscribing a service's handler to one of its queues, with the reliability rules applied.
+"""Consuming a queue: the one consumer every queue of every service goes through.
 
-For each delivery: the body is parsed against the contract; the handler's state change, the inbox
-record and any outgoing events commit in one transaction; only then is the message acked. A message
-that no contract accepts, or that the handler declares poison, goes to the queue's dead-letter
-queue with the reason in its headers, and consumption goes on. Any other error (a database
-briefly unavailable, say) is nacked for redelivery, up to the queue's delivery limit.
+Deliveries are taken in arrival order and applied in micro-batches: up to ``max_batch`` of them,
+or what arrived within ``linger`` seconds of the first. A queue consumed one message at a time is
+a batch of one and takes exactly the same steps:
 
-A database that cannot be reached is not the message's fault: the same delivery is retried in
-place with backoff (the delivery count does not move) for up to ``DATABASE_PATIENCE`` seconds,
-so that an outage of the database does not dead-letter good messages. Other errors wait a moment
-before the nack, so that a bug does not spin through the delivery limit in milliseconds.
+1. Each delivery is parsed against its contract as it arrives. One that fails, whose
+   ``message_id`` property differs from its body's, or that ``vet`` refuses, is *refused*: when
+   the consumer has an ``answer`` and the body was JSON with a message id (a command, say), the
+   sender is answered through the outbox (``submission.rejected.v1``); otherwise the delivery is
+   published to the queue's dead-letter queue with the reason (``shared.messaging.deadletters``).
+2. The rest are committed by ``commit`` in one transaction, usually ``apply_new`` (the handler's
+   changes, the inbox records and any outbox rows together). A handler that finds events it can
+   never apply raises ``PoisonEvents`` naming them: its transaction is rolled back, those are
+   dead-lettered with their reasons, and the rest is committed without them.
+3. The whole batch is acked, one ``multiple=True`` ack per channel. Batches are processed strictly
+   one after another, so a multiple ack never covers an unfinished delivery, and a queue's order
+   holds within and across batches.
+
+A crash anywhere before the ack redelivers the batch; the inbox makes the replay harmless.
+
+**Database outage.** An unreachable database is not the messages' fault: the batch is held
+unacked and its commit retried with backoff for as long as it takes (handing it back would only
+spend its deliveries' delivery limit, and nothing behind it could be applied anyway). Each retry
+is logged, as an error past ``DATABASE_PATIENCE`` seconds, and readiness reports the database
+down meanwhile. A stop abandons a batch that is waiting: nothing of it is committed and the
+broker delivers it again.
+
+**Any other error** retries the batch one message at a time, so that one bad message is isolated:
+a message that still fails is nacked after a pause and, after the queue's delivery limit,
+dead-lettered by RabbitMQ itself.
+
+**Supervision.** The consumer's task never ends while the service runs: if it does (a dead letter
+the broker would not take, a bug), ``on_failure`` is told which queue and why, and the service
+stops being ready and exits (``shared.runtime``). Nothing of the batch in hand was acked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+import aiormq
 import structlog
-from faststream import AckPolicy
-from faststream.rabbit import Channel, RabbitBroker
-from faststream.rabbit.annotations import RabbitMessage
-from faststream.rabbit.message import RabbitMessage as RabbitMessageType
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractRobustConnection,
+    ConsumerTag,
+)
+from faststream.rabbit import RabbitBroker
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts.envelope import Message
 from shared.contracts.registry import CATALOG, ContractError
-from shared.messaging.inbox import already_processed, record_processed
-from shared.messaging.outbox import OutboxRelay
-from shared.messaging.topology import DEAD_LETTER_EXCHANGE, QueueSpec
-from shared.observability import HANDLER_SECONDS, MESSAGES_CONSUMED, correlation
+from shared.messaging.deadletters import dead_letter
+from shared.messaging.inbox import T
+from shared.messaging.topology import QueueSpec
+from shared.observability import HANDLER_SECONDS, MESSAGES_CONSUMED
+from shared.retrying import retrying
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
+
+# Errors that mean the database cannot be reached right now, not that the messages are bad.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError, OSError)
 DATABASE_PATIENCE = 300.0
 PAUSE_BEFORE_NACK = 1.0
-# Errors that mean the database cannot be reached right now, not that the message is bad.
-DATABASE_UNREACHABLE = (OperationalError, InterfaceError, OSError)
-
-# A handler may return a callback to run once its transaction has committed (e.g. to update an
-# in-memory index that must never hold what the database does not).
-AfterCommit = Callable[[], None]
-Handler = Callable[[AsyncSession, M], Awaitable[AfterCommit | None]]
-# Called in a transaction when a delivery fails its contract; returns True when it answered the
-# sender itself (e.g. with submission.rejected.v1 through the outbox) instead of dead-lettering.
-ContractErrorHandler = Callable[[AsyncSession, RabbitMessageType, ContractError], Awaitable[bool]]
 
 
-class PoisonMessage(Exception):
-    """Raised by a handler for a message that can never be applied; it is dead-lettered."""
+@dataclass(frozen=True)
+class Refusal:
+    """A delivery that failed its contract but can be answered: it was JSON with a message id."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    message_id: str
+    correlation_id: str
+    error: ContractError
 
 
-async def _raw_body(message: Any) -> bytes:
-    """Decoder that hands the handler the undecoded body, so bad JSON reaches our own checks."""
-    return bytes(message.body)
+# Applies a batch exactly once (e.g. ``apply_new`` bound to a handler); returns how many were
+# new. Raises one of DATABASE_UNREACHABLE while the database cannot be reached.
+Commit = Callable[[Sequence[T]], Awaitable[int]]
+# Answers refused deliveries exactly once (through the outbox); returns how many were new.
+Answer = Commit[Refusal]
+# Why an event that passed its contract can still never be applied, or None.
+Vet = Callable[[M], str | None]
+# Told the queue and the error when a consumer's task ends without a stop.
+OnFailure = Callable[[str, BaseException], None]
+
+
+class PoisonEvents(Exception):
+    """Raised by a handler for events of its batch that can never be applied (say, a verdict
+    about a submission that does not exist): ``reasons`` maps each one's message id to why."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        super().__init__("; ".join(reasons.values()))
+        self.reasons = reasons
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[M]):
+    """A delivery, with its event or why it was refused (and, for a contract error, which)."""
+
+    delivery: AbstractIncomingMessage
+    event: M | None
+    reason: str = ""
+    error: ContractError | None = None
 
 
 def claimed_schema(headers: Mapping[str, Any] | None, routing_key: str | None) -> str:
@@ -73,145 +120,263 @@ def claimed_schema(headers: Mapping[str, Any] | None, routing_key: str | None) -
     return routing_key or ""
 
 
-async def dead_letter(
-    broker: RabbitBroker, spec: QueueSpec, message: RabbitMessageType, reason: str
-) -> None:
-    """Move a delivery to ``spec``'s dead-letter queue with ``reason`` (confirmed, mandatory)."""
-    await dead_letter_raw(
-        broker,
-        spec,
-        DeadLetter(
-            body=message.body,
-            message_id=message.message_id,
-            correlation_id=message.correlation_id,
-            headers=dict(message.headers or {}),
-            routing_key=message.raw_message.routing_key or "",
-            content_type=message.content_type or None,
-        ),
-        reason,
-    )
+class Consumer(Generic[M]):
+    """Consumes one queue (see the module docstring)."""
 
+    def __init__(
+        self,
+        *,
+        broker: RabbitBroker,
+        spec: QueueSpec,
+        model: type[M],
+        commit: Commit[M],
+        max_batch: int,
+        linger: float = 0.05,
+        vet: Vet[M] | None = None,
+        answer: Answer | None = None,
+        after_commit: Callable[[], None] | None = None,
+        lock: asyncio.Lock | None = None,
+        on_failure: OnFailure | None = None,
+    ) -> None:
+        self._broker = broker
+        self.spec = spec
+        self._model = model
+        self._commit_events = commit
+        self._max_batch = max_batch
+        self._linger = linger
+        self._vet = vet
+        self._answer = answer
+        self._after_commit = after_commit
+        self._lock = lock or asyncio.Lock()
+        self._on_failure = on_failure
+        # Deliveries are parsed as they arrive, while the previous batch is in the database.
+        self._deliveries: asyncio.Queue[Parsed[M]] = asyncio.Queue()
+        self._channel: AbstractChannel | None = None
+        self._tag: ConsumerTag | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._waiting_for_database = False
+        self._stopping = False
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """What is kept of a delivery that goes to a dead-letter queue."""
+    @property
+    def started(self) -> bool:
+        """Whether ``start`` has been called (and ``stop`` not since)."""
+        return self._task is not None
 
-    body: bytes
-    message_id: str | None
-    correlation_id: str | None
-    headers: dict[str, Any]
-    routing_key: str
-    content_type: str | None
+    @property
+    def prefetch(self) -> int:
+        """Unacked deliveries the broker may hand over: one batch being applied, the next
+        arriving."""
+        return 2 * self._max_batch
 
+    async def start(self, connection: AbstractRobustConnection) -> None:
+        """Consume on a channel of its own of ``connection`` (robust: the consumer comes back
+        after a broker restart)."""
+        channel = await connection.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=self.prefetch)
+        queue = await channel.get_queue(self.spec.name, ensure=False)
+        self._channel = channel
+        self._tag = await queue.consume(self._receive)
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name=f"consumer:{self.spec.name}")
+        self._task.add_done_callback(self._ended)
 
-async def dead_letter_raw(
-    broker: RabbitBroker, spec: QueueSpec, letter: DeadLetter, reason: str
-) -> None:
-    """Publish ``letter`` to ``spec``'s dead-letter queue with the reason in its headers."""
-    headers = {
-        **letter.headers,
-        "x-dead-letter-reason": reason[:1000],
-        "x-dead-letter-queue": spec.name,
-        "x-original-routing-key": letter.routing_key,
-    }
-    await broker.publish(
-        letter.body,
-        exchange=DEAD_LETTER_EXCHANGE,
-        routing_key=spec.name,
-        mandatory=True,
-        persist=True,
-        message_id=letter.message_id,
-        correlation_id=letter.correlation_id,
-        headers=headers,
-        content_type=letter.content_type,
-    )
+    async def stop(self) -> None:
+        """Finish the batch being applied, then close the channel (unacked ones go back).
 
+        A batch waiting for the database is not finished but abandoned: nothing of it is
+        committed, and closing the channel gives its deliveries back."""
+        self._stopping = True
+        if self._task is not None:
+            if self._waiting_for_database:
+                self._task.cancel()
+            async with self._lock:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+            self._channel = None
 
-def subscribe(
-    broker: RabbitBroker,
-    sessions: async_sessionmaker[AsyncSession],
-    relay: OutboxRelay,
-    spec: QueueSpec,
-    model: type[M],
-    handle: Handler[M],
-    *,
-    prefetch: int,
-    on_contract_error: ContractErrorHandler | None = None,
-) -> None:
-    """Consume ``spec``'s queue as ``model`` messages, applying each once through ``handle``."""
+    async def problem(self) -> str | None:
+        """Why this consumer is not consuming, or None: its task ended, its channel closed, or
+        the broker cancelled it (a deleted queue, a node gone) without it coming back."""
+        if self._task is None or self._channel is None or self._tag is None:
+            return "not started"
+        if self._task.done():
+            return f"stopped: {self._failure_of(self._task)}"
+        if self._channel.is_closed:
+            return "channel closed"
+        underlay = cast(aiormq.Channel, await self._channel.get_underlay_channel())
+        if self._tag not in underlay.consumers:
+            return "not registered on the broker (cancelled)"
+        return None
 
-    @broker.subscriber(
-        spec.queue(),
-        channel=Channel(prefetch_count=prefetch),
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
-        title=spec.name,
-    )
-    async def _consume(body: bytes, message: RabbitMessage) -> None:
-        started = time.perf_counter()
-        message_id = message.message_id or ""
-        with correlation(message.correlation_id or message_id, message_id=message_id):
-            outcome = await _apply(body, message)
-        MESSAGES_CONSUMED.labels(queue=spec.name, outcome=outcome).inc()
-        HANDLER_SECONDS.labels(queue=spec.name).observe(time.perf_counter() - started)
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if self._stopping:
+            return
+        error = task.exception() if not task.cancelled() else asyncio.CancelledError()
+        failure = error or RuntimeError("the consumer's task returned")
+        log.error("consumer_stopped", queue=self.spec.name, error=repr(failure)[:500])
+        if self._on_failure is not None:
+            self._on_failure(self.spec.name, failure)
 
-    async def _apply(body: bytes, message: RabbitMessageType) -> str:
+    @staticmethod
+    def _failure_of(task: asyncio.Task[None]) -> str:
+        if task.cancelled():
+            return "cancelled"
+        return repr(task.exception())[:300]
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            started = time.perf_counter()
+            async with self._lock:
+                await self._handle(batch)
+            HANDLER_SECONDS.labels(queue=self.spec.name).observe(time.perf_counter() - started)
+
+    async def _receive(self, delivery: AbstractIncomingMessage) -> None:
+        self._deliveries.put_nowait(self._parse(delivery))
+
+    def _parse(self, delivery: AbstractIncomingMessage) -> Parsed[M]:
         try:
             event = CATALOG.parse(
-                claimed_schema(message.headers, message.raw_message.routing_key), body, model
+                claimed_schema(delivery.headers, delivery.routing_key), delivery.body, self._model
             )
         except ContractError as error:
-            return await _refuse(message, error)
-        if event.message_id != message.message_id:
-            return await _poison(message, "message_id property differs from the body's")
-        waited, delay = 0.0, 0.5
-        while True:
-            try:
-                async with sessions() as session, session.begin():
-                    if await already_processed(session, spec.name, event.message_id):
-                        return "duplicate"
-                    after_commit = await handle(session, event)
-                    await record_processed(session, spec.name, event.message_id)
-            except PoisonMessage as poison:
-                return await _poison(message, poison.reason)
-            except DATABASE_UNREACHABLE as unreachable:
-                if waited >= DATABASE_PATIENCE:
-                    raise
-                log.warning(
-                    "database_unavailable_retrying",
-                    queue=spec.name,
-                    error=str(unreachable)[:200],
-                    retry_in=delay,
-                )
-                await asyncio.sleep(delay)
-                waited, delay = waited + delay, min(delay * 2, 10.0)
+            return Parsed(delivery, None, str(error), error)
+        if event.message_id != delivery.message_id:
+            return Parsed(delivery, None, "message_id property differs from the body's")
+        reason = self._vet(event) if self._vet is not None else None
+        return Parsed(delivery, None, reason) if reason is not None else Parsed(delivery, event)
+
+    async def _next_batch(self) -> list[Parsed[M]]:
+        batch = [await self._deliveries.get()]
+        deadline = time.monotonic() + self._linger
+        while len(batch) < self._max_batch:
+            if self._deliveries.empty():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    batch.append(await asyncio.wait_for(self._deliveries.get(), remaining))
                 continue
+            batch.append(self._deliveries.get_nowait())
+        return batch
+
+    async def _handle(self, batch: list[Parsed[M]]) -> None:
+        answerable: list[Parsed[M]] = []
+        for parsed in batch:
+            if parsed.event is None and self._answerable(parsed):
+                answerable.append(parsed)
+            elif parsed.event is None:
+                await self._dead_letter(parsed.delivery, parsed.reason)
+        if answerable:
+            assert self._answer is not None
+            await self._settle(self._answer, [self._refusal(p) for p in answerable], answerable)
+        accepted = [parsed for parsed in batch if parsed.event is not None]
+        await self._settle(self._commit_events, [p.event for p in accepted], accepted)
+        await _ack_all([parsed.delivery for parsed in batch])
+
+    def _answerable(self, parsed: Parsed[M]) -> bool:
+        # A body that is not even JSON is a broken publisher: operators see it in the DLQ.
+        return (
+            self._answer is not None
+            and parsed.error is not None
+            and parsed.error.code != "malformed_json"
+            and bool(parsed.delivery.message_id)
+        )
+
+    @staticmethod
+    def _refusal(parsed: Parsed[M]) -> Refusal:
+        delivery = parsed.delivery
+        assert delivery.message_id is not None and parsed.error is not None
+        return Refusal(
+            delivery.message_id, delivery.correlation_id or delivery.message_id, parsed.error
+        )
+
+    async def _settle(
+        self, commit: Commit[Any], items: Sequence[Any], parsed: Sequence[Parsed[M]]
+    ) -> None:
+        """Commit ``items`` (one per delivery of ``parsed``), dead-lettering the poison among
+        them; a batch failing otherwise is retried one item at a time."""
+        pending = list(zip(parsed, items, strict=True))
+        while pending:
+            try:
+                await self._commit(commit, [item for _, item in pending])
+                return
+            except Exception as error:
+                reasons = error.reasons if isinstance(error, PoisonEvents) else {}
+                poison = [(p, i) for p, i in pending if i.message_id in reasons]
+                if not poison:
+                    log.exception("batch_failed_retrying_one_by_one", queue=self.spec.name)
+                    await self._one_by_one(commit, pending)
+                    return
+                for p, item in poison:
+                    await self._dead_letter(p.delivery, reasons[item.message_id])
+                pending = [(p, i) for p, i in pending if i.message_id not in reasons]
+
+    async def _commit(self, commit: Commit[Any], items: Sequence[Any]) -> None:
+        """Commit, waiting out an unreachable database however long it takes."""
+        try:
+            async for attempt in retrying(
+                "database_unavailable_retrying",
+                on=DATABASE_UNREACHABLE,
+                escalate_after=DATABASE_PATIENCE,
+                on_retry=lambda _: setattr(self, "_waiting_for_database", True),
+                queue=self.spec.name,
+            ):
+                with attempt:
+                    fresh = await commit(items)
+        finally:
+            self._waiting_for_database = False
+        outcome = "rejected" if commit is self._answer else "processed"
+        MESSAGES_CONSUMED.labels(queue=self.spec.name, outcome=outcome).inc(fresh)
+        MESSAGES_CONSUMED.labels(queue=self.spec.name, outcome="duplicate").inc(len(items) - fresh)
+        if fresh and self._after_commit is not None:
+            self._after_commit()
+
+    async def _one_by_one(
+        self, commit: Commit[Any], pending: Sequence[tuple[Parsed[M], Any]]
+    ) -> None:
+        for parsed, item in pending:
+            try:
+                await self._commit(commit, [item])
+            except PoisonEvents as poison:
+                await self._dead_letter(parsed.delivery, str(poison))
             except Exception:
-                log.exception("message_failed_will_retry", queue=spec.name)
-                MESSAGES_CONSUMED.labels(queue=spec.name, outcome="retried").inc()
+                log.exception(
+                    "message_failed_will_retry", queue=self.spec.name, message_id=item.message_id
+                )
+                MESSAGES_CONSUMED.labels(queue=self.spec.name, outcome="retried").inc()
                 await asyncio.sleep(PAUSE_BEFORE_NACK)
-                raise
-            break
-        if after_commit is not None:
-            after_commit()
-        relay.wake()
-        return "processed"
+                # Nacked before the batch's multiple ack, so that ack does not cover it.
+                with contextlib.suppress(Exception):
+                    await parsed.delivery.nack(requeue=True)
 
-    async def _refuse(message: RabbitMessageType, error: ContractError) -> str:
-        if on_contract_error is not None and message.message_id:
-            async with sessions() as session, session.begin():
-                if await already_processed(session, spec.name, message.message_id):
-                    return "duplicate"
-                answered = await on_contract_error(session, message, error)
-                if answered:
-                    await record_processed(session, spec.name, message.message_id)
-            if answered:
-                relay.wake()
-                log.warning("message_refused", queue=spec.name, reason=str(error))
-                return "rejected"
-        return await _poison(message, str(error))
+    async def _dead_letter(self, delivery: AbstractIncomingMessage, reason: str) -> None:
+        await dead_letter(self._broker, self.spec, delivery, reason)
+        MESSAGES_CONSUMED.labels(queue=self.spec.name, outcome="dead_lettered").inc()
+        log.warning(
+            "message_dead_lettered",
+            queue=self.spec.name,
+            message_id=delivery.message_id,
+            reason=reason,
+        )
 
-    async def _poison(message: RabbitMessageType, reason: str) -> str:
-        await dead_letter(broker, spec, message, reason)
-        log.warning("message_dead_lettered", queue=spec.name, reason=reason)
-        return "dead_lettered"
+
+async def _ack_all(batch: list[AbstractIncomingMessage]) -> None:
+    """Ack the batch with one multiple ack per channel it came on.
+
+    After a reconnection the batch may hold deliveries of the old, closed channel: their ack fails
+    and they come back from the broker; the inbox skips them then.
+    """
+    last_on_channel: dict[int, AbstractIncomingMessage] = {}
+    for delivery in batch:
+        if not delivery.processed:
+            last_on_channel[id(delivery.channel)] = delivery
+    for delivery in last_on_channel.values():
+        try:
+            await delivery.ack(multiple=True)
+        except Exception as exc:
+            log.warning("batch_ack_failed_will_be_redelivered", error=str(exc)[:200])

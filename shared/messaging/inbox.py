@@ -1,26 +1,68 @@
-"""Inbox: the ids of messages a consumer has applied, written in the same transaction."""
+"""Inbox: the ids of the messages a consumer has applied, written in the same transaction as
+what applying them changed, so that a redelivered message changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
+
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts.envelope import utc_now
 from shared.messaging.tables import INBOX
 
 
-async def already_processed(session: AsyncSession, consumer: str, message_id: str) -> bool:
-    """Whether ``consumer`` has already applied ``message_id``."""
-    found = await session.scalar(
-        sa.select(INBOX.c.message_id).where(
-            INBOX.c.consumer == consumer, INBOX.c.message_id == message_id
-        )
-    )
-    return found is not None
+class Identified(Protocol):
+    """Anything that carries a message id: an event, or a refused command."""
+
+    @property
+    def message_id(self) -> str: ...
 
 
-async def record_processed(session: AsyncSession, consumer: str, message_id: str) -> None:
-    """Remember that ``consumer`` applied ``message_id`` (in the caller's transaction)."""
-    await session.execute(
-        INBOX.insert().values(consumer=consumer, message_id=message_id, processed_at=utc_now())
+T = TypeVar("T", bound=Identified)
+# Applies messages (none applied before) in the caller's transaction.
+Apply = Callable[[AsyncSession, Sequence[T]], Awaitable[object]]
+
+
+async def apply_new(
+    sessions: async_sessionmaker[AsyncSession],
+    consumer: str,
+    messages: Sequence[T],
+    apply: Apply[T],
+) -> int:
+    """Apply the messages ``consumer`` has not applied before, once each (the first of a repeated
+    id), and record them in the inbox, all in one transaction; returns how many were new."""
+    async with sessions() as session, session.begin():
+        fresh = await _unapplied(session, consumer, messages)
+        if fresh:
+            await apply(session, fresh)
+            now = utc_now()
+            await session.execute(
+                INBOX.insert(),
+                [
+                    {"consumer": consumer, "message_id": m.message_id, "processed_at": now}
+                    for m in fresh
+                ],
+            )
+    return len(fresh)
+
+
+async def _unapplied(session: AsyncSession, consumer: str, messages: Sequence[T]) -> list[T]:
+    """The messages whose ids the inbox has not seen, each id once (first occurrence)."""
+    ids = list(dict.fromkeys(m.message_id for m in messages))
+    seen = set(
+        (
+            await session.scalars(
+                sa.select(INBOX.c.message_id).where(
+                    INBOX.c.consumer == consumer, INBOX.c.message_id.in_(ids)
+                )
+            )
+        ).all()
     )
+    fresh: list[T] = []
+    for message in messages:
+        if message.message_id not in seen:
+            seen.add(message.message_id)
+            fresh.append(message)
+    return fresh

@@ -55,9 +55,7 @@ async def test_redelivery_after_sigkill_between_commit_and_ack_does_not_double_c
         "SANGKIEN_DATABASE_URL": database_url,
         "SANGKIEN_AGGREGATION_LINGER_SECONDS": "1.0",
     }
-    holding = ServiceProcess(
-        "aggregation", {**env, "SANGKIEN_AGGREGATION_HOLD_AFTER_BATCHES": "1"}, tmp_path
-    )
+    holding = ServiceProcess("aggregation", env, tmp_path, module="tests.support.hold_before_ack")
     restarted = ServiceProcess("aggregation", env, tmp_path)
     events = screened_in_one_union("s", 40)
     holding.start()

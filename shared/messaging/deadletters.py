@@ -1,0 +1,33 @@
+"""Moving a delivery that can never be applied to its queue's dead-letter queue, with the reason."""
+
+from __future__ import annotations
+
+from aio_pika.abc import AbstractIncomingMessage
+from faststream.rabbit import RabbitBroker
+
+from shared.messaging.topology import DEAD_LETTER_EXCHANGE, QueueSpec
+
+
+async def dead_letter(
+    broker: RabbitBroker, spec: QueueSpec, delivery: AbstractIncomingMessage, reason: str
+) -> None:
+    """Publish ``delivery`` to ``spec``'s dead-letter queue, confirmed and mandatory, keeping its
+    body, ids and headers and adding why (``x-dead-letter-reason``), from which queue and with
+    which routing key. Raises when the broker does not take it (the caller must not ack)."""
+    headers = {
+        **(delivery.headers or {}),
+        "x-dead-letter-reason": reason[:1000],
+        "x-dead-letter-queue": spec.name,
+        "x-original-routing-key": delivery.routing_key or "",
+    }
+    await broker.publish(
+        delivery.body,
+        exchange=DEAD_LETTER_EXCHANGE,
+        routing_key=spec.name,
+        mandatory=True,
+        persist=True,
+        message_id=delivery.message_id,
+        correlation_id=delivery.correlation_id,
+        headers=headers,
+        content_type=delivery.content_type,
+    )
