@@ -190,15 +190,22 @@ def serve(service: str, settings: CommonSettings, app: FastAPI) -> None:
     if settings.supervisor_pid is not None:
         stop_with(settings.supervisor_pid)
     runtime: Runtime = app.state.runtime
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+        )
+    )
 
     def leave(queue: str) -> None:
         log.error("consumer_stopped_exiting", queue=queue, exit_code=EXIT_CONSUMER_STOPPED)
         if len(runtime.failures) == 1:  # one shutdown, however many consumers stop
-            exit_soon()
+            exit_soon(lambda: setattr(server, "should_exit", True))
 
     runtime.when_a_consumer_fails(leave)
-    uvicorn.run(
-        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
-    )
+    server.run()
     if runtime.failures:
         raise SystemExit(EXIT_CONSUMER_STOPPED)

@@ -206,9 +206,7 @@ class Runtime:
             checks["broker"] = "ok"
         for consumer in self.consumers:
             name = consumer.spec.name
-            problem = self.failures.get(name) or (
-                await consumer.problem() if self.broker_started else "connecting"
-            )
+            problem = await consumer.problem() if self.broker_started else "connecting"
             checks[f"queue {name}"] = problem or "ok"
         if checks["broker"] == "ok":
             checks.update(await self._unconsumed_queues())

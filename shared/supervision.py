@@ -11,10 +11,12 @@ through ``exit_soon``: its supervisor sees a non-zero exit and starts it again.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1
 
@@ -41,18 +43,15 @@ EXIT_CONSUMER_STOPPED = 70  # EX_SOFTWARE
 
 
 def exit_soon(
+    stop: Callable[[], None],
     code: int = EXIT_CONSUMER_STOPPED,
     grace: float = SECONDS_BEFORE_EXIT,
     deadline: float = SECONDS_TO_SHUT_DOWN,
 ) -> None:
-    """SIGTERM to this process in ``grace`` seconds (a graceful shutdown; the caller exits with
-    ``code`` once it is done), and an immediate exit with ``code`` if it is still alive
-    ``deadline`` seconds later."""
-    pid = os.getpid()
-    for delay, action in (
-        (grace, lambda: os.kill(pid, signal.SIGTERM)),
-        (grace + deadline, lambda: os._exit(code)),
-    ):
-        timer = threading.Timer(delay, action)
-        timer.daemon = True
-        timer.start()
+    """Call ``stop`` (which starts a graceful shutdown, after which the caller exits with
+    ``code``) in ``grace`` seconds, and exit at once with ``code`` if the process is still
+    alive ``deadline`` seconds after that. Call from the event loop."""
+    asyncio.get_running_loop().call_later(grace, stop)
+    timer = threading.Timer(grace + deadline, os._exit, (code,))
+    timer.daemon = True
+    timer.start()
