@@ -177,9 +177,8 @@ async def test_a_consumer_that_cannot_dead_letter_stops_and_says_so_then_nothing
     broker_url: str,
 ) -> None:
     await declare_topology(broker_url)
-    connection = await aio_pika.connect(broker_url)
-    async with connection:
-        channel = await connection.channel()
+    async with await aio_pika.connect(broker_url) as admin:
+        channel = await admin.channel()
         await channel.queue_delete(DLQ)  # the dead letter comes back unroutable
     before, after = events(2), events(2, seed=9)
     await publish(broker_url, before)
