@@ -2,11 +2,12 @@
 
     .venv/bin/python -m bench.dedup_quality [--pairs 200] [--threshold 0.45 --shingle-size 3]
 
-Every positive class of DESIGN §4 (a perturbed copy of an indexed initiative) and two classes of
-hard negatives (another initiative of the same field; the same title over other content). Each
-query is screened against an index holding every pair's first member, as the service does; a
-positive counts when it is flagged with its original as the best match. Beside the chosen method,
-the same LSH without normalisation (plain MinHash LSH on raw words) is measured in the same run.
+Every positive class of ``docs/design.md``, "Semantics" (a perturbed copy of an indexed
+initiative), and two classes of hard negatives (another initiative of the same field; the same
+title over other content). Each query is screened against an index holding every pair's first
+member, as the service does; a positive counts when it is flagged with its original as the best
+match. Beside the chosen method, the same LSH without normalisation (plain MinHash LSH on raw
+words) is measured in the same run.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class Filed:
     @property
     def exact_duplicate(self) -> bool:
         """Whether dedup must call it an exact duplicate: its matching key is the original's
-        (DESIGN §4 folds form before hashing)."""
+        (docs/design.md: form is folded before hashing)."""
         return self.exact or self.form_only
 
 

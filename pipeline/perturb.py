@@ -1,4 +1,5 @@
-"""How a copied initiative changes between filings: the perturbation classes of DESIGN §4."""
+"""How a copied initiative changes between filings: the perturbation classes of
+``docs/design.md`` ("Semantics")."""
 
 from __future__ import annotations
 

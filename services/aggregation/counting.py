@@ -1,4 +1,5 @@
-"""What counts (DESIGN §4), as pure functions of a submission's verdict and latest review.
+"""What counts (``docs/design.md``, "Semantics"), as pure functions of a submission's verdict
+and latest review.
 
 A submission's standing depends only on *which* events about it were seen, never on their order:
 the verdict is set once, and among reviews the one with the highest ``sequence`` wins. So replaying

@@ -168,7 +168,7 @@ class CampaignRun:
         as the best match, and nothing else; then expect the figures its verdicts give.
 
         A near copy may be missed only when it sits at the threshold (score below
-        ``BORDERLINE``): there, LSH finds a pair with a probability well under one (DESIGN §4
+        ``BORDERLINE``): there, LSH finds a pair with a probability well under one (docs/design.md
         quality bars are per class, not per pair; `docs/dedup.md`).
         """
         seen = await self.screened(timeout)

@@ -1,7 +1,8 @@
 """What a simulated campaign must produce, worked out from what the simulator sent alone.
 
-This is the end-to-end tests' oracle: it reads DESIGN §4's counting rules and the milestone rules
-file directly and shares no code with the services (only the reference data and the simulator).
+This is the end-to-end tests' oracle: it reads the counting rules of ``docs/design.md`` and the
+milestone rules file directly and shares no code with the services (only the reference data and
+the simulator).
 """
 
 from __future__ import annotations
