@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 import uvicorn
@@ -12,14 +12,17 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.keys import Keyring
 from shared.observability import configure_logging, correlation
 from shared.runtime import Runtime
 from shared.settings import CommonSettings
 from shared.supervision import EXIT_CONSUMER_STOPPED, exit_soon, stop_with
 
 log = structlog.get_logger(__name__)
+C = TypeVar("C")
 HTTP_REQUESTS = Counter(
     "sangkien_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
 )
@@ -46,6 +49,16 @@ class ApiError(Exception):
         error = cls(status, "", "", "")
         error.body = {"errors": reasons}
         return error
+
+
+async def require_key(
+    keyring: Keyring[C], sessions: async_sessionmaker[AsyncSession], presented: str | None
+) -> C:
+    """The client of an ``X-API-Key``; 401 for a missing, wrong, expired or revoked key."""
+    found = await keyring.authenticate(sessions, presented)
+    if found is None:
+        raise ApiError(401, "X-API-Key", "unauthenticated", "a valid API key is required")
+    return found
 
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -17,7 +17,7 @@ from services.aggregation.settings import AggregationSettings
 from services.dedup.app import create_app as create_dedup_app
 from services.dedup.settings import DedupSettings
 from services.notify.app import create_app as create_notify_app
-from services.notify.auth import create_client as create_notify_client
+from services.notify.auth import keyring as notify_keyring
 from services.notify.context import NotifyContext
 from services.notify.settings import NotifySettings
 from services.submission.app import create_app
@@ -174,7 +174,7 @@ async def notify(
     ctx: NotifyContext = app.state.ctx
     async with serving(app, "notify") as http:
         async with ctx.runtime.sessions() as session, session.begin():
-            key = await create_notify_client(
+            key = await notify_keyring().create(
                 session, name="test", scopes=["vn"], tree=ctx.reference.tree
             )
         yield RunningNotify(ctx, http, {"X-API-Key": key})

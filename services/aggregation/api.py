@@ -21,7 +21,7 @@ from services.aggregation.counting import Reach
 from services.aggregation.leaderboards import Entry, RankBy, ranked
 from services.aggregation.progress import Period, percent
 from services.aggregation.reading import daily_series, period_of, progress_of, tally_rows_of
-from services.aggregation.views import (
+from services.aggregation.schemas import (
     DayView,
     ProgressView,
     RankedList,

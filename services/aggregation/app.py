@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.aggregation import api, handlers
+from services.aggregation import api, consumers
 from services.aggregation.context import AggregationContext
 from services.aggregation.settings import AggregationSettings
 from shared import http
@@ -16,7 +16,7 @@ from shared import http
 def create_app(settings: AggregationSettings | None = None) -> FastAPI:
     """Build the app; the database is migrated and the broker connected at start-up."""
     ctx = AggregationContext.build(settings or AggregationSettings())
-    handlers.register(ctx)
+    consumers.register(ctx)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.dedup import handlers
+from services.dedup import consumers
 from services.dedup.context import DedupContext
 from services.dedup.settings import DedupSettings
 from shared import http
@@ -16,7 +16,7 @@ from shared import http
 def create_app(settings: DedupSettings | None = None) -> FastAPI:
     """Build the app; the index is rebuilt from the database before consuming starts."""
     ctx = DedupContext.build(settings or DedupSettings())
-    handlers.register(ctx)
+    consumers.register(ctx)
 
     async def rebuild() -> None:
         await ctx.screener.rebuild(ctx.runtime.sessions)

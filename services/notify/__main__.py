@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
@@ -10,15 +9,20 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.app import create_app
-from services.notify.auth import create_client
+from services.notify.auth import keyring
 from services.notify.context import MIGRATIONS, SERVICE
 from services.notify.settings import NotifySettings
 from shared import http
-from shared.db import in_migrated_database
+from shared.keys_cli import ExpiresInDays, expiry, key_commands, run_on_keys
 from shared.reference.catalog import load_reference
 
 cli = typer.Typer(help="Notify service of the sáng kiến pipeline.", no_args_is_help=True)
-keys = typer.Typer(help="Keys of the subscriptions API.", no_args_is_help=True)
+keys = key_commands(
+    description="Keys of the subscriptions API.",
+    database_url=lambda: NotifySettings().database_url_for(SERVICE),
+    migrations=MIGRATIONS,
+    keyring=keyring(),
+)
 cli.add_typer(keys, name="keys")
 
 
@@ -39,23 +43,21 @@ def openapi() -> None:
 def create_key(
     name: Annotated[str, typer.Option(help="Who the key is for, e.g. 'LĐLĐ Lai Châu'.")],
     scope: Annotated[list[str], typer.Option(help="Union code whose subtree the key covers.")],
+    expires_in_days: ExpiresInDays = None,
 ) -> None:
     """Create a key of the subscriptions API and print it (it is shown only once)."""
     settings = NotifySettings()
 
-    async def _create(session: AsyncSession) -> str:
-        return await create_client(
+    async def create(session: AsyncSession) -> str:
+        return await keyring().create(
             session,
             name=name,
             scopes=scope,
             tree=load_reference(settings.reference_dir).tree,
+            expires_at=expiry(expires_in_days),
         )
 
-    url = settings.database_url_for(SERVICE)
-    try:
-        typer.echo(asyncio.run(in_migrated_database(url, MIGRATIONS, _create)))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(run_on_keys(settings.database_url_for(SERVICE), MIGRATIONS, create))
 
 
 if __name__ == "__main__":

@@ -13,19 +13,21 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.security import APIKeyHeader
 
+from services.notify import notice_store
 from services.notify.addresses import RefusedUrl, check_webhook_url
-from services.notify.auth import Client, authenticate
+from services.notify.auth import Client
 from services.notify.context import NotifyContext
-from services.notify.store import attempts, notifications, subscriptions
-from services.notify.views import (
+from services.notify.notices import NoticeState
+from services.notify.schemas import (
     AttemptView,
     DeliveryView,
     Reach,
     SubscriptionRequest,
     SubscriptionView,
 )
+from services.notify.store import attempts, notifications, subscriptions
 from shared.contracts.envelope import utc_now
-from shared.http import ApiError
+from shared.http import ApiError, require_key
 
 router = APIRouter(prefix="/v1", tags=["subscriptions"])
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="skn_<id>_<secret>")
@@ -41,15 +43,8 @@ Ctx = Annotated[NotifyContext, Depends(context)]
 
 
 async def client(ctx: Ctx, key: Annotated[str | None, Security(api_key_header)]) -> Client:
-    """The authenticated client; 401 for a missing, wrong or revoked key."""
-    found = ctx.keys.get(key) if key else None
-    if found is None:
-        async with ctx.runtime.sessions() as session:
-            found = await authenticate(session, key)
-        if found is None or key is None:
-            raise ApiError(401, "X-API-Key", "unauthenticated", "a valid API key is required")
-        ctx.keys.put(key, found)
-    return found
+    """The authenticated client; 401 for a missing, wrong, expired or revoked key."""
+    return await require_key(ctx.keys, ctx.runtime.sessions, key)
 
 
 Caller = Annotated[Client, Depends(client)]
@@ -170,7 +165,7 @@ async def deliveries(ctx: Ctx, caller: Caller, subscription_id: str) -> list[Del
             milestone_ids=list(n.milestone_ids),
             status=n.status,
             attempts=by_notice.get(n.notification_id, []),
-            next_attempt_at=n.next_attempt_at if n.status == "pending" else None,
+            next_attempt_at=n.next_attempt_at if n.status == NoticeState.PENDING else None,
             created_at=n.created_at,
         )
         for n in notices
@@ -184,15 +179,7 @@ async def replay(ctx: Ctx, caller: Caller, subscription_id: str, notification_id
     """Send a failed notice again (same id, fresh attempts); 409 unless it failed."""
     await _owned(ctx, caller, subscription_id)
     async with ctx.runtime.sessions() as session, session.begin():
-        changed = await session.execute(
-            notifications.update()
-            .where(
-                notifications.c.notification_id == notification_id,
-                notifications.c.subscription_id == subscription_id,
-                notifications.c.status == "failed",
-            )
-            .values(status="pending", attempts=0, next_attempt_at=utc_now(), finished_at=None)
-        )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        replayed = await notice_store.replay(session, subscription_id, notification_id)
+    if not replayed:
         raise ApiError(409, "notification_id", "not_failed", "only a failed notice is replayed")
     return Response(status_code=202)

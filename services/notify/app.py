@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.notify import api, handlers
+from services.notify import api, consumers
 from services.notify.context import NotifyContext
 from services.notify.settings import NotifySettings
 from shared import http
@@ -16,7 +16,7 @@ from shared import http
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     """Build the app; the database is migrated and the broker connected at start-up."""
     ctx = NotifyContext.build(settings or NotifySettings())
-    handlers.register(ctx)
+    consumers.register(ctx)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.notify.auth import Client
+from services.notify.auth import Client, keyring
 from services.notify.dispatch import Dispatcher
 from services.notify.rules import Rule, load_rules
 from services.notify.settings import NotifySettings
-from shared.keys import KeyCache
+from shared.keys import Keyring
 from shared.reference.catalog import ReferenceData, load_reference
 from shared.runtime import Runtime
 
@@ -26,7 +26,7 @@ class NotifyContext:
     rules: tuple[Rule, ...]
     runtime: Runtime
     dispatcher: Dispatcher
-    keys: KeyCache[Client] = field(default_factory=KeyCache)
+    keys: Keyring[Client] = field(default_factory=keyring)
 
     @classmethod
     def build(cls, settings: NotifySettings) -> NotifyContext:

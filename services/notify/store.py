@@ -43,6 +43,7 @@ api_clients = sa.Table(
     sa.Column("secret_hash", sa.String(64), nullable=False),
     sa.Column("scopes", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
@@ -10,15 +9,20 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.submission.app import create_app
-from services.submission.auth import create_client
+from services.submission.auth import create_client, keyring
 from services.submission.context import MIGRATIONS, SERVICE
 from services.submission.settings import SubmissionSettings
 from shared import http
-from shared.db import in_migrated_database
+from shared.keys_cli import ExpiresInDays, expiry, key_commands, run_on_keys
 from shared.reference.catalog import load_reference
 
 cli = typer.Typer(help="Submission service of the sáng kiến pipeline.", no_args_is_help=True)
-keys = typer.Typer(help="Portal API keys.", no_args_is_help=True)
+keys = key_commands(
+    description="Portal API keys.",
+    database_url=lambda: SubmissionSettings().database_url_for(SERVICE),
+    migrations=MIGRATIONS,
+    keyring=keyring(),
+)
 cli.add_typer(keys, name="keys")
 
 
@@ -43,11 +47,12 @@ def create_key(
     review: Annotated[
         bool, typer.Option(help="May the key record review decisions (support team, superior)?")
     ] = False,
+    expires_in_days: ExpiresInDays = None,
 ) -> None:
     """Create a portal API key and print it (it is shown only once)."""
     settings = SubmissionSettings()
 
-    async def _create(session: AsyncSession) -> str:
+    async def create(session: AsyncSession) -> str:
         return await create_client(
             session,
             name=name,
@@ -55,13 +60,10 @@ def create_key(
             tree=load_reference(settings.reference_dir).tree,
             can_see_contacts=contacts,
             can_review=review,
+            expires_at=expiry(expires_in_days),
         )
 
-    url = settings.database_url_for(SERVICE)
-    try:
-        typer.echo(asyncio.run(in_migrated_database(url, MIGRATIONS, _create)))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(run_on_keys(settings.database_url_for(SERVICE), MIGRATIONS, create))
 
 
 if __name__ == "__main__":

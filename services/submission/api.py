@@ -14,7 +14,7 @@ from services.submission.context import SubmissionContext
 from services.submission.deps import FORBIDDEN, Client, Ctx, covered_submission
 from services.submission.intake import Attempt, Outcome, Result, file_batch
 from services.submission.metrics import log_filed
-from services.submission.views import BatchRequest, BatchResponse, ItemResult, SubmissionView
+from services.submission.schemas import BatchRequest, BatchResponse, ItemResult, SubmissionView
 from shared.contracts.envelope import utc_now
 from shared.contracts.submission import FieldError, SubmissionDraft, field_errors
 from shared.http import ApiError

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.submission import api, handlers, review_api
+from services.submission import api, consumers, review_api
 from services.submission.context import SubmissionContext
 from services.submission.settings import SubmissionSettings
 from shared import http
@@ -16,7 +16,7 @@ from shared import http
 def create_app(settings: SubmissionSettings | None = None) -> FastAPI:
     """Build the app; the database is migrated and the broker connected at start-up."""
     ctx = SubmissionContext.build(settings or SubmissionSettings())
-    handlers.register(ctx)
+    consumers.register(ctx)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

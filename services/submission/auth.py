@@ -9,11 +9,13 @@ A key reads ``skp_<key id>_<secret>`` (format and checks: ``shared.keys``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.submission.store import api_clients
-from shared.keys import find_key, store_key
+from shared.keys import Keyring
 from shared.reference.unions import UnionTree
 
 PREFIX = "skp"
@@ -39,6 +41,15 @@ class ApiClient:
         return max(covering, key=lambda scope: len(tree.path(scope)), default=None)
 
 
+def _client_of(row: sa.Row) -> ApiClient:
+    return ApiClient(row.key_id, row.name, tuple(row.scopes), row.can_see_contacts, row.can_review)
+
+
+def keyring() -> Keyring[ApiClient]:
+    """The portal keys of this service's database."""
+    return Keyring(api_clients, PREFIX, _client_of)
+
+
 async def create_client(
     session: AsyncSession,
     *,
@@ -47,25 +58,15 @@ async def create_client(
     tree: UnionTree,
     can_see_contacts: bool = False,
     can_review: bool = False,
+    expires_at: datetime | None = None,
 ) -> str:
     """Store a new client and return its key (shown once, never stored in clear)."""
-    unknown = [code for code in scopes if code not in tree]
-    if not scopes or unknown:
-        raise ValueError(f"scopes must be known union codes; unknown: {unknown or 'none given'}")
-    return await store_key(
+    return await keyring().create(
         session,
-        api_clients,
-        PREFIX,
         name=name,
-        scopes=sorted(set(scopes)),
+        scopes=scopes,
+        tree=tree,
+        expires_at=expires_at,
         can_see_contacts=can_see_contacts,
         can_review=can_review,
     )
-
-
-async def authenticate(session: AsyncSession, presented: str | None) -> ApiClient | None:
-    """The client a presented key belongs to, or None for a missing, wrong or revoked key."""
-    row = await find_key(session, api_clients, PREFIX, presented)
-    if row is None:
-        return None
-    return ApiClient(row.key_id, row.name, tuple(row.scopes), row.can_see_contacts, row.can_review)

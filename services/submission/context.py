@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from services.submission.auth import ApiClient
+from services.submission.auth import ApiClient, keyring
 from services.submission.intake import IntakePolicy
 from services.submission.settings import SubmissionSettings
 from services.submission.store import fill_union_paths
 from services.submission.validation import Limits
-from shared.keys import KeyCache
+from shared.keys import Keyring
 from shared.reference.catalog import ReferenceData, load_reference
 from shared.runtime import Runtime
 
@@ -27,7 +27,7 @@ class SubmissionContext:
     reference: ReferenceData
     runtime: Runtime
     policy: IntakePolicy
-    keys: KeyCache[ApiClient] = field(default_factory=KeyCache)
+    keys: Keyring[ApiClient] = field(default_factory=keyring)
 
     @classmethod
     def build(cls, settings: SubmissionSettings) -> SubmissionContext:

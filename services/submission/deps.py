@@ -9,10 +9,10 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.submission.auth import ApiClient, authenticate
+from services.submission.auth import ApiClient
 from services.submission.context import SubmissionContext
 from services.submission.store import submissions
-from shared.http import ApiError
+from shared.http import ApiError, require_key
 
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="Portal client key: skp_<id>_<secret>"
@@ -30,15 +30,8 @@ async def client(
     ctx: Annotated[SubmissionContext, Depends(context)],
     key: Annotated[str | None, Security(api_key_header)],
 ) -> ApiClient:
-    """The authenticated portal client; 401 for a missing, wrong or revoked key."""
-    found = ctx.keys.get(key) if key else None
-    if found is None:
-        async with ctx.runtime.sessions() as session:
-            found = await authenticate(session, key)
-        if found is None or key is None:
-            raise ApiError(401, "X-API-Key", "unauthenticated", "a valid API key is required")
-        ctx.keys.put(key, found)
-    return found
+    """The authenticated portal client; 401 for a missing, wrong, expired or revoked key."""
+    return await require_key(ctx.keys, ctx.runtime.sessions, key)
 
 
 Ctx = Annotated[SubmissionContext, Depends(context)]

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from services.submission import queue
+from services.submission import review_queue as awaiting_review
 from services.submission.deps import Client, Ctx, covered_submission, covered_union
 from services.submission.exports import (
     ExportScope,
@@ -31,7 +31,7 @@ from services.submission.exports import (
     write_xlsx,
 )
 from services.submission.metrics import EXPORTS_SERVED, REVIEWS_DECIDED
-from services.submission.review_views import (
+from services.submission.review_schemas import (
     Backlog,
     BacklogLine,
     DecisionBody,
@@ -57,7 +57,7 @@ class QueueVerdict(StrEnum):
     NEAR_DUPLICATE = "near_duplicate"
     EXACT_DUPLICATE = "exact_duplicate"
     UNIQUE = "unique"
-    UNSCREENED = queue.UNSCREENED
+    UNSCREENED = awaiting_review.UNSCREENED
 
 
 class ExportFormat(StrEnum):
@@ -145,7 +145,7 @@ async def review_queue(
     """Submissions awaiting review in a subtree: flagged near/exact copies first, then oldest."""
     path = covered_union(ctx, who, union)
     now = utc_now()
-    where = queue.QueueFilter(
+    where = awaiting_review.QueueFilter(
         path,
         phase=_phase(ctx, phase),
         verdict=verdict.value if verdict else None,
@@ -153,8 +153,8 @@ async def review_queue(
     )
     try:
         async with ctx.runtime.sessions() as session:
-            rows, next_cursor = await queue.queue_page(session, where, limit, cursor)
-    except queue.BadCursor as exc:
+            rows, next_cursor = await awaiting_review.queue_page(session, where, limit, cursor)
+    except awaiting_review.BadCursor as exc:
         raise ApiError(422, "cursor", "bad_cursor", str(exc)) from None
     names = UnionNames(ctx.reference.tree)
     return QueuePage(items=[_queue_item(row, names, now) for row in rows], next_cursor=next_cursor)
@@ -182,7 +182,7 @@ def _queue_item(row: sa.Row, names: UnionNames, now: datetime) -> QueueItem:
         benefit_vnd=row.benefit_vnd,
         submitted_on=row.local_date,
         filed_at=row.created_at,
-        age_days=queue.age_days(row.created_at, now),
+        age_days=awaiting_review.age_days(row.created_at, now),
         verdict=row.verdict,
         score=row.verdict_score,
         match=match,
@@ -196,7 +196,7 @@ async def review_backlog(
     """Per union of the subtree: submissions awaiting review, flagged ones, age of the oldest."""
     path = covered_union(ctx, who, union)
     async with ctx.runtime.sessions() as session:
-        rows = await queue.backlog(session, path)
+        rows = await awaiting_review.backlog(session, path)
     now = utc_now()
     names = UnionNames(ctx.reference.tree)
     lines = [
@@ -206,7 +206,7 @@ async def review_backlog(
             pending=row.pending,
             flagged=row.flagged,
             oldest_filed_at=row.oldest_filed_at,
-            oldest_age_days=queue.age_days(row.oldest_filed_at, now),
+            oldest_age_days=awaiting_review.age_days(row.oldest_filed_at, now),
         )
         for row in rows
     ]

@@ -85,6 +85,7 @@ api_clients = sa.Table(
     sa.Column("can_see_contacts", sa.Boolean, nullable=False),
     sa.Column("can_review", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime),
     sa.Column("revoked_at", UtcDateTime),
 )
 

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.processes import ServiceProcess
 from pipeline.tap import Tap
-from services.notify.auth import create_client
+from services.notify.auth import keyring
 from services.notify.context import MIGRATIONS
 from shared.db import in_migrated_database
 from shared.polling import poll
@@ -33,7 +33,7 @@ async def test_sigkill_during_delivery_delivers_after_restart_with_the_same_key(
     key = await in_migrated_database(
         database_url,
         MIGRATIONS,
-        lambda session: create_client(session, name="t", scopes=["vn"], tree=reference().tree),
+        lambda session: keyring().create(session, name="t", scopes=["vn"], tree=reference().tree),
     )
     first, second = ServiceProcess("notify", env, tmp_path), ServiceProcess("notify", env, tmp_path)
     async with (

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline.tap import Tap
-from services.notify.auth import create_client
+from services.notify.auth import keyring
 from services.notify.store import notifications
 from shared.contracts.envelope import utc_now
 from shared.contracts.progress import Figures, ProgressUpdatedV1
@@ -168,7 +168,7 @@ async def test_private_addresses_and_foreign_unions_are_refused(notify: RunningN
         assert answer.status_code == 422, url
         assert answer.json()["errors"][0]["code"] == "refused_address"
     async with notify.ctx.runtime.sessions() as session, session.begin():
-        lai_chau_key = await create_client(
+        lai_chau_key = await keyring().create(
             session, name="Lai Châu", scopes=["ldld-lai-chau"], tree=notify.ctx.reference.tree
         )
     foreign = await notify.http.post(

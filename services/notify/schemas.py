@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
 
+from services.notify.notices import NoticeState
+
 
 class Reach(StrEnum):
     """Which milestones a subscription is told about."""
@@ -61,7 +63,7 @@ class DeliveryView(BaseModel):
     notification_id: str
     channel: str
     milestone_ids: list[str]
-    status: str
+    status: NoticeState
     attempts: list[AttemptView]
     next_attempt_at: datetime | None
     created_at: datetime
