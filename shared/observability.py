@@ -102,7 +102,7 @@ MESSAGES_CONSUMED = Counter(
 )
 HANDLER_SECONDS = Histogram(
     "sangkien_handler_seconds",
-    "Time to handle one message (a whole micro-batch, on batch consumers), by queue.",
+    "Time to apply one batch of a queue's messages (one message in a batch of one), by queue.",
     ["queue"],
 )
 OUTBOX_PUBLISHED = Counter(

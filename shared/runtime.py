@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import aio_pika
 import sqlalchemy as sa
 import structlog
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractConnection, AbstractRobustConnection
 from faststream.rabbit import Channel, RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -94,6 +94,7 @@ class Runtime:
         self.failures: dict[str, str] = {}
         self._failure_listeners: list[Callable[[str], None]] = []
         self._consuming: AbstractRobustConnection | None = None
+        self._probe: AbstractConnection | None = None
         self._connecting: asyncio.Task[None] | None = None
 
     def consume(
@@ -188,9 +189,10 @@ class Runtime:
             await asyncio.gather(self._connecting, return_exceptions=True)
         for consumer in self.consumers:
             await consumer.stop()
-        if self._consuming is not None:
-            await self._consuming.close()
-            self._consuming = None
+        for connection in (self._consuming, self._probe):
+            if connection is not None:
+                await connection.close()
+        self._consuming = self._probe = None
         await self.relay.stop()
         await self.broker.stop()
         await self.engine.dispose()
@@ -221,19 +223,25 @@ class Runtime:
         return None
 
     async def _unconsumed_queues(self) -> dict[str, str]:
-        """The broker's side: each consumed queue exists and has a consumer registered."""
-        if self._consuming is None or self._consuming.is_closed:
-            return {}
+        """The broker's side: each consumed queue exists and has a consumer registered. Asked
+        on a plain connection of its own, kept between calls, that never waits for a recovery."""
         problems: dict[str, str] = {}
-        for consumer in self.consumers:
-            name = consumer.spec.name
-            try:
-                async with self._consuming.channel(publisher_confirms=False) as probe:
-                    queue = await probe.declare_queue(name, passive=True)
-                    result = queue.declaration_result
-            except aio_pika.exceptions.ChannelNotFoundEntity:
-                problems[f"queue {name}"] = "the queue does not exist on the broker"
-                continue
-            if result.consumer_count == 0:
-                problems[f"queue {name}"] = "no consumer registered on the broker"
+        try:
+            async with asyncio.timeout(2.0):
+                if self._probe is None or self._probe.is_closed:
+                    self._probe = await aio_pika.connect(self.settings.broker_url, timeout=2.0)
+                for consumer in self.consumers:
+                    name = f"queue {consumer.spec.name}"
+                    try:
+                        async with self._probe.channel(publisher_confirms=False) as channel:
+                            queue = await channel.declare_queue(consumer.spec.name, passive=True)
+                    except aio_pika.exceptions.ChannelNotFoundEntity:
+                        problems[name] = "the queue does not exist on the broker"
+                        continue
+                    if not queue.declaration_result.consumer_count:
+                        problems[name] = "no consumer registered on the broker"
+        except (TimeoutError, aio_pika.exceptions.AMQPError, OSError, RuntimeError) as error:
+            # A connection lost with the broker is not always marked closed: start anew.
+            problems["broker"] = f"cannot ask the broker about its queues: {error!r}"[:200]
+            self._probe = None
         return problems

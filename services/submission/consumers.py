@@ -16,6 +16,7 @@ from shared.contracts.submission import FieldError, RejectedV1, ScreenedV1, Subm
 from shared.messaging.consumer import PoisonEvents, Refusal
 from shared.messaging.outbox import add_to_outbox
 from shared.messaging.topology import SUBMISSION_SCREENED, SUBMIT_COMMANDS
+from shared.observability import correlation
 
 # Commands arrive over the broker, whose own user permissions admit the portals that may send them.
 AMQP_CLIENT = "amqp"
@@ -51,7 +52,8 @@ def register(ctx: SubmissionContext) -> None:
         )
         rejections = []
         for command, result in zip(commands, results, strict=True):
-            log_filed("amqp", result)
+            with correlation(command.correlation_id, message_id=command.message_id):
+                log_filed("amqp", result)
             if result.outcome is Outcome.REJECTED:
                 errors = list(result.errors)
                 rejections.append(rejection(command.message_id, command.correlation_id, errors))

@@ -173,7 +173,9 @@ class Consumer(Generic[M]):
         after a broker restart)."""
         channel = await connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=self.prefetch)
-        queue = await channel.get_queue(self.spec.name, ensure=False)
+        # Declared (passively) rather than merely named: only a queue declared on a robust
+        # channel is restored, with its consumer, when the connection comes back.
+        queue = await channel.declare_queue(self.spec.name, passive=True)
         self._channel = channel
         self._tag = await queue.consume(self._receive)
         self._stopping = False
@@ -205,9 +207,14 @@ class Consumer(Generic[M]):
             return "not started"
         if self._task.done():
             return f"stopped: {self._failure_of(self._task)}"
-        if self._channel.is_closed:
+        try:
+            # A robust channel waits here while its connection is being recovered.
+            async with asyncio.timeout(1.0):
+                underlay = cast(aiormq.Channel, await self._channel.get_underlay_channel())
+        except (TimeoutError, aiormq.exceptions.AMQPError):
+            return "channel not open (reconnecting)"
+        if underlay.is_closed:
             return "channel closed"
-        underlay = cast(aiormq.Channel, await self._channel.get_underlay_channel())
         if self._tag not in underlay.consumers:
             return "not registered on the broker (cancelled)"
         return None
@@ -274,6 +281,14 @@ class Consumer(Generic[M]):
         if answerable:
             assert self._answer is not None
             await self._settle(self._answer, [self._refusal(p) for p in answerable], answerable)
+            for parsed in answerable:
+                log.warning(
+                    "message_refused",
+                    queue=self.spec.name,
+                    message_id=parsed.delivery.message_id,
+                    correlation_id=parsed.delivery.correlation_id,
+                    reason=parsed.reason,
+                )
         accepted = [parsed for parsed in batch if parsed.event is not None]
         await self._settle(self._commit_events, [p.event for p in accepted], accepted)
         await _ack_all([parsed.delivery for parsed in batch])
@@ -361,6 +376,7 @@ class Consumer(Generic[M]):
             "message_dead_lettered",
             queue=self.spec.name,
             message_id=delivery.message_id,
+            correlation_id=delivery.correlation_id,
             reason=reason,
         )
 

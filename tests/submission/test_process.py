@@ -175,7 +175,8 @@ async def test_logs_are_json_with_correlation_ids_and_no_contact_details(
     process.terminate()
     logs = process.logs()
     lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
-    assert any(line.get("correlation_id") == "corr-bad" for line in lines)
+    # The command's own correlation id (its envelope's; submit_command makes it corr-<id>).
+    assert any(line.get("correlation_id") == "corr-cmd-bad" for line in lines)
     for text in (logs, published):
         assert HANOI_PHONE not in text and HANOI_EMAIL not in text
         assert "0912345678" not in text.replace(" ", "")
