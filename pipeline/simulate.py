@@ -18,6 +18,7 @@ import httpx
 
 from pipeline.campaign import Filed
 from shared.contracts.envelope import utc_now
+from shared.retrying import retrying
 
 Progress = Callable[[int], None]
 
@@ -68,26 +69,23 @@ async def send_http(
 
     async def post(items: tuple[Filed, ...]) -> None:
         body = {"items": [{"client_key": f.client_key, "submission": f.draft} for f in items]}
-        deadline, delay = time.monotonic() + retry_for, 0.2
         async with slots:
-            while True:
-                try:
+            async for attempt in retrying(
+                "batch_post_failed_retrying",
+                on=(httpx.TransportError, httpx.HTTPStatusError),
+                give_up_after=retry_for,
+                first=0.2,
+                longest=2.0,
+            ):
+                with attempt:
                     answer = await client.post(
                         "/v1/submissions/batch",
                         json=body,
                         headers={"X-API-Key": api_key},
                         timeout=120,
                     )
-                    if answer.status_code < 500:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                else:
-                    if time.monotonic() > deadline:
-                        break
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                    if answer.status_code >= 500:
+                        answer.raise_for_status()
         answer.raise_for_status()
         outcomes.update(answer.json()["summary"])
         progress(len(items))

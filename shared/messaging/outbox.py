@@ -14,7 +14,6 @@ import json
 from datetime import UTC
 
 import sqlalchemy as sa
-import structlog
 from faststream.rabbit import RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,8 +21,7 @@ from shared.contracts.envelope import Message, utc_now
 from shared.messaging.tables import OUTBOX
 from shared.messaging.topology import EVENTS_EXCHANGE
 from shared.observability import OUTBOX_FAILURES, OUTBOX_LAG, OUTBOX_PUBLISHED
-
-log = structlog.get_logger(__name__)
+from shared.retrying import retrying
 
 
 async def add_to_outbox(session: AsyncSession, *events: Message) -> None:
@@ -87,17 +85,18 @@ class OutboxRelay:
             self._task = None
 
     async def _run(self) -> None:
-        backoff = self._idle
         while True:
-            try:
-                published = await self.publish_pending()
-                backoff = self._idle
-            except Exception as exc:
-                OUTBOX_FAILURES.labels(reason=type(exc).__name__).inc()
-                log.error("outbox_publish_failed", error=str(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                continue
+            # Unroutable (mandatory returned), broker or database away: the rows stay and the
+            # round is tried again with backoff.
+            async for attempt in retrying(
+                "outbox_publish_failed",
+                on=Exception,
+                first=self._idle,
+                escalate_after=0.0,
+                on_retry=lambda error: OUTBOX_FAILURES.labels(reason=type(error).__name__).inc(),
+            ):
+                with attempt:
+                    published = await self.publish_pending()
             if published < self._batch:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
