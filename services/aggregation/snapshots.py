@@ -19,7 +19,7 @@ never shown, and then no milestone was really reached.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
 import sqlalchemy as sa
@@ -37,9 +37,10 @@ from services.aggregation.reading import (
 )
 from services.aggregation.store import dirty
 from shared.contracts.envelope import derived_message_id, utc_now
-from shared.contracts.progress import ProgressUpdatedV1
+from shared.contracts.progress import Crossing, ProgressUpdatedV1
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
+from shared.reference.milestones import counts_to_date
 from shared.reference.unions import Union
 
 log = structlog.get_logger(__name__)
@@ -59,17 +60,24 @@ def tracking(reference: ReferenceData, every_union: bool) -> Callable[[str, str]
     return tracked
 
 
+def crossings(daily: Mapping[date, int], period: Period, counts: Iterable[int]) -> list[Crossing]:
+    """The date each of ``counts`` was first reached by the cumulative daily counted series."""
+    dated = ((count, reached_on(daily, period, count)) for count in sorted(counts))
+    return [Crossing(counted=count, reached_on=day) for count, day in dated if day is not None]
+
+
 def snapshot(
     union: Union,
     scope: str,
     rows: dict[Reach, sa.Row],
     target: int | None,
-    reached: date | None,
+    crossed: list[Crossing],
     *,
     period: Period,
     program: str,
 ) -> ProgressUpdatedV1:
     """The ``progress.updated.v1`` event of a union's figures; its id names the revision."""
+    reached = next((c.reached_on for c in crossed if c.counted == target), None)
     subtree_row = rows[Reach.SUBTREE]
     subtree = figures_of(subtree_row)
     revision = subtree_row.revision
@@ -89,6 +97,7 @@ def snapshot(
         percent=percent(subtree.counted, target),
         reached_on=reached,
         days_ahead=days_ahead(period, reached),
+        crossings=crossed,
     )
 
 
@@ -138,7 +147,7 @@ class SnapshotPublisher:
         """Write one snapshot per due (union, scope), up to ``limit``; returns how many.
 
         The counters of all due unions are read in one query; the daily series only for those
-        whose count has reached their target (``reached_on`` is None below it).
+        whose count has passed a milestone threshold (their ``crossings`` are dated from it).
         """
         reference = self._reference
         async with self._lock, self._sessions() as session, session.begin():
@@ -156,18 +165,22 @@ class SnapshotPublisher:
                     continue
                 target = reference.targets.get((union_code, scope))
                 goal = target.effective if target else None
-                reached = None
-                if goal is not None and found[Reach.SUBTREE].counted >= goal:
-                    reached = reached_on(
-                        await daily_series(session, union_code, period), period, goal
-                    )
+                counted = found[Reach.SUBTREE].counted
+                passed = {
+                    count
+                    for count in counts_to_date(reference.milestone_rules, union.level, scope, goal)
+                    if count <= counted
+                }
+                if goal is not None and goal <= counted:
+                    passed.add(goal)
+                daily = await daily_series(session, union_code, period) if passed else {}
                 events.append(
                     snapshot(
                         union,
                         scope,
                         found,
                         goal,
-                        reached,
+                        crossings(daily, period, passed),
                         period=period,
                         program=reference.program.code,
                     )

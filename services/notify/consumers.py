@@ -20,7 +20,9 @@ def register(ctx: NotifyContext) -> None:
     """
 
     async def on_progress(session: AsyncSession, snapshots: Sequence[ProgressUpdatedV1]) -> None:
-        await record(session, snapshots, rules=ctx.rules, tree=ctx.reference.tree)
+        await record(
+            session, snapshots, rules=ctx.reference.milestone_rules, tree=ctx.reference.tree
+        )
 
     ctx.runtime.consume(
         NOTIFY_PROGRESS,

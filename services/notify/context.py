@@ -7,7 +7,6 @@ from pathlib import Path
 
 from services.notify.auth import Client, keyring
 from services.notify.dispatch import Dispatcher
-from services.notify.rules import Rule, load_rules
 from services.notify.settings import NotifySettings
 from shared.keys import Keyring
 from shared.reference.catalog import ReferenceData, load_reference
@@ -19,18 +18,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 @dataclass
 class NotifyContext:
-    """Settings, reference data, milestone rules, runtime and dispatcher of one process."""
+    """Settings, reference data (with the milestone rules), runtime and dispatcher."""
 
     settings: NotifySettings
     reference: ReferenceData
-    rules: tuple[Rule, ...]
     runtime: Runtime
     dispatcher: Dispatcher
     keys: Keyring[Client] = field(default_factory=keyring)
 
     @classmethod
     def build(cls, settings: NotifySettings) -> NotifyContext:
-        """Load the reference data and the rules; wire the runtime and the dispatcher."""
+        """Load the reference data; wire the runtime and the dispatcher."""
         reference = load_reference(settings.reference_dir)
         runtime = Runtime(SERVICE, settings, MIGRATIONS)
         dispatcher = Dispatcher(
@@ -39,4 +37,4 @@ class NotifyContext:
             reference=reference,
             wake_relay=runtime.relay.wake,
         )
-        return cls(settings, reference, load_rules(settings.rules_path), runtime, dispatcher)
+        return cls(settings, reference, runtime, dispatcher)

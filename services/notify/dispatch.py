@@ -133,7 +133,7 @@ class Dispatcher:
             reached = await notice_store.milestones_of(
                 session, list(notice.milestone_ids), self._reference
             )
-        if subscription.deleted_at is not None:
+        if subscription.deleted_at is not None or not reached:
             async with self._sessions() as session, session.begin():
                 await notice_store.cancel(session, notice.notification_id)
             log.info("notice_cancelled", notification_id=notice.notification_id)

@@ -11,14 +11,25 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from shared.contracts.milestone import MilestoneKind
+from shared.contracts.milestone import MilestoneKind, RevisionReason
 
 SUBJECT_PREFIX = "[01 triệu sáng kiến]"
 
 
 @dataclass(frozen=True, slots=True)
+class Correction:
+    """What changed about a milestone the subscriber was told of, and why."""
+
+    number: int
+    reason: RevisionReason
+    previous_reached_on: date | None
+    previous_days_ahead: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Milestone:
-    """A reached milestone with the names a reader needs."""
+    """A reached milestone with the names a reader needs; with ``correction``, a change to one
+    told before (``reached_on`` is then the new day, or the day last told if ``withdrawn``)."""
 
     milestone_id: str
     union_code: str
@@ -32,6 +43,25 @@ class Milestone:
     target: int | None
     reached_on: date
     days_ahead: int | None
+    withdrawn: bool = False
+    correction: Correction | None = None
+
+    @property
+    def order(self) -> tuple[date, int]:
+        """Where it goes in a digest: by the day reached, then by the count it stands for."""
+        if self.kind is MilestoneKind.PERCENT_OF_TARGET and self.target:
+            return self.reached_on, -(-self.threshold * self.target // 100)
+        if self.kind is MilestoneKind.TARGET_REACHED and self.target:
+            return self.reached_on, self.target
+        return self.reached_on, self.threshold
+
+
+REASONS = {
+    RevisionReason.EARLIER: "các sáng kiến gửi muộn, có ngày nộp sớm hơn, đã được ghi nhận",
+    RevisionReason.LATER: "một số sáng kiến đã bị loại khỏi số được tính sau khi xét duyệt",
+    RevisionReason.WITHDRAWN: "số sáng kiến được tính đã giảm xuống dưới mốc sau khi xét duyệt",
+    RevisionReason.RESTORED: "số sáng kiến được tính đã trở lại mốc",
+}
 
 
 def number(value: int) -> str:
@@ -54,38 +84,69 @@ def headline(milestone: Milestone) -> str:
     return f"{m.union_name} đạt {m.threshold}% chỉ tiêu {m.scope_name}: {against}"
 
 
+def _told(day: date | None, ahead: int | None, kind: MilestoneKind) -> str:
+    if day is None:
+        return "chưa đạt"
+    early = ""
+    if kind is MilestoneKind.TARGET_REACHED:
+        early = f", sớm {ahead} ngày" if ahead and ahead > 0 else ", đúng hạn"
+    return f"ngày {day:%d/%m/%Y}{early}"
+
+
+def line(milestone: Milestone) -> str:
+    """One item of a notice: what was reached and on which day, or what a correction changes."""
+    m, fix = milestone, milestone.correction
+    if fix is None:
+        return f"{headline(m)} (ngày {m.reached_on:%d/%m/%Y})"
+    now = None if m.withdrawn else m.reached_on
+    was = _told(fix.previous_reached_on, fix.previous_days_ahead, m.kind)
+    if m.withdrawn:
+        change = f"nay chưa còn đạt mốc (đã báo đạt {was})"
+    else:
+        change = f"nay là {_told(now, m.days_ahead, m.kind)} (đã báo: {was})"
+    return f"Đính chính: {headline(m)}: {change}, vì {REASONS[fix.reason]}"
+
+
 def subject(milestones: Sequence[Milestone]) -> str:
     """The e-mail subject: the milestone, or how many a digest holds."""
+    fixes = sum(m.correction is not None for m in milestones)
     if len(milestones) == 1:
-        return f"{SUBJECT_PREFIX} {headline(milestones[0])}"
+        return f"{SUBJECT_PREFIX} {line(milestones[0]) if fixes else headline(milestones[0])}"
+    if fixes == len(milestones):
+        return f"{SUBJECT_PREFIX} {fixes} đính chính về các mốc đã báo"
+    if fixes:
+        return f"{SUBJECT_PREFIX} {len(milestones) - fixes} mốc mới và {fixes} đính chính"
     return f"{SUBJECT_PREFIX} {len(milestones)} mốc mới đã đạt được"
 
 
 def plain_text(milestones: Sequence[Milestone]) -> str:
     """The e-mail's plain-text body."""
-    lines = ["Kính gửi công đoàn,", ""]
-    lines.append(
-        "Phong trào thi đua đã ghi nhận mốc mới:"
-        if len(milestones) == 1
-        else f"Phong trào thi đua đã ghi nhận {len(milestones)} mốc mới:"
-    )
-    lines += [f"- {headline(m)} (ngày {m.reached_on:%d/%m/%Y})" for m in milestones]
+    lines = ["Kính gửi công đoàn,", "", f"{_opening(milestones)}:"]
+    lines += [f"- {line(m)}" for m in milestones]
     lines += ["", "Trân trọng,", "Hệ thống theo dõi phong trào 01 triệu sáng kiến"]
     return "\n".join(lines) + "\n"
 
 
 def html_body(milestones: Sequence[Milestone]) -> str:
     """The e-mail's HTML body."""
-    items = "".join(
-        f"<li>{html.escape(headline(m))} <small>(ngày {m.reached_on:%d/%m/%Y})</small></li>"
-        for m in milestones
-    )
+    items = "".join(f"<li>{html.escape(line(m))}</li>" for m in milestones)
     return (
         '<!doctype html><html lang="vi"><meta charset="utf-8">'
         "<body><p>Kính gửi công đoàn,</p>"
-        f"<p>Phong trào thi đua đã ghi nhận {len(milestones)} mốc mới:</p><ul>{items}</ul>"
+        f"<p>{html.escape(_opening(milestones))}:</p><ul>{items}</ul>"
         "<p>Trân trọng,<br>Hệ thống theo dõi phong trào 01 triệu sáng kiến</p></body></html>"
     )
+
+
+def _opening(milestones: Sequence[Milestone]) -> str:
+    fixes = sum(m.correction is not None for m in milestones)
+    new = len(milestones) - fixes
+    parts = []
+    if new:
+        parts.append("mốc mới" if new == 1 else f"{new} mốc mới")
+    if fixes:
+        parts.append("đính chính về mốc đã báo" if fixes == 1 else f"{fixes} đính chính")
+    return "Phong trào thi đua đã ghi nhận " + " và ".join(parts)
 
 
 def webhook_body(
@@ -97,10 +158,22 @@ def webhook_body(
             "notification_id": notification_id,
             "subscription_id": subscription_id,
             "digest": len(milestones) > 1,
-            "milestones": [
-                {**asdict(m), "reached_on": m.reached_on.isoformat(), "headline": headline(m)}
-                for m in milestones
-            ],
+            "milestones": [_item(m) for m in milestones],
         },
         ensure_ascii=False,
     ).encode()
+
+
+def _item(m: Milestone) -> dict[str, object]:
+    item = asdict(m)
+    item |= {"reached_on": m.reached_on.isoformat(), "headline": headline(m), "text": line(m)}
+    fix = m.correction
+    if fix is not None:
+        item["correction"] = {
+            "revision": fix.number,
+            "reason": fix.reason.value,
+            "why": REASONS[fix.reason],
+            "previous_reached_on": fix.previous_reached_on and fix.previous_reached_on.isoformat(),
+            "previous_days_ahead": fix.previous_days_ahead,
+        }
+    return item

@@ -1,5 +1,6 @@
-"""Notices in the database: grouping queued milestones into notices, finding the due ones, what a
-notice tells, and recording each attempt with the events it causes (one transaction each)."""
+"""Notices in the database: grouping queued milestones and corrections into notices, finding the
+due ones, what a notice tells, and recording each attempt with the events it causes (one
+transaction each)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.messages import Milestone
+from services.notify.messages import Correction, Milestone
 from services.notify.notices import (
     Attempted,
     NoticeState,
@@ -19,9 +20,15 @@ from services.notify.notices import (
     delivered_event,
     failed_event,
 )
-from services.notify.store import attempts, milestones, notifications, pending
+from services.notify.store import (
+    attempts,
+    milestone_revisions,
+    milestones,
+    notifications,
+    pending,
+)
 from shared.contracts.envelope import derived_message_id, utc_now
-from shared.contracts.milestone import MilestoneKind
+from shared.contracts.milestone import MilestoneKind, RevisionReason
 from shared.contracts.notification import Channel
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
@@ -85,38 +92,73 @@ async def due_notices(session: AsyncSession, *, busy: list[str], limit: int) -> 
 async def milestones_of(
     session: AsyncSession, ids: list[str], reference: ReferenceData
 ) -> list[Milestone]:
-    """The milestones a notice tells, in its order, with the names a reader needs."""
+    """What a notice tells, in the order the milestones were reached, with the names a reader
+    needs: each first notice with its milestone's facts now (a later revision is already in
+    them), each correction with the facts of its revision. A first notice of a milestone since
+    withdrawn is left out: the union is not told of what it no longer reached."""
+    revised = {
+        row.revision_id: row
+        for row in await session.execute(
+            sa.select(milestone_revisions).where(milestone_revisions.c.revision_id.in_(ids))
+        )
+    }
+    wanted = set(ids) - revised.keys() | {row.milestone_id for row in revised.values()}
     rows = {
         row.milestone_id: row
         for row in await session.execute(
-            sa.select(milestones).where(milestones.c.milestone_id.in_(ids))
+            sa.select(milestones).where(milestones.c.milestone_id.in_(wanted))
         )
     }
-    tree, program = reference.tree, reference.program
-    found = []
-    for milestone_id in ids:
-        row = rows[milestone_id]
-        union = tree.get(row.union_code)
-        phase = program.phase(row.scope)
-        found.append(
-            Milestone(
-                milestone_id=row.milestone_id,
-                union_code=row.union_code,
-                union_name=union.name if union else row.union_code,
-                scope=row.scope,
-                scope_name="toàn chương trình"
-                if row.scope == PROGRAM_SCOPE
-                else (phase.name.lower() if phase else row.scope),
-                rule_id=row.rule_id,
-                kind=MilestoneKind(row.kind),
-                threshold=row.threshold,
-                counted=row.counted,
-                target=row.target,
-                reached_on=row.reached_on,
-                days_ahead=row.days_ahead,
-            )
+    told = []
+    for item in ids:
+        fix = revised.get(item)
+        if fix is None:
+            row = rows[item]
+            if not row.withdrawn:
+                told.append(_milestone(row, reference))
+            continue
+        told.append(_milestone(rows[fix.milestone_id], reference, fix))
+    return sorted(told, key=lambda m: m.order)
+
+
+def _milestone(row: sa.Row, reference: ReferenceData, fix: sa.Row | None = None) -> Milestone:
+    union = reference.tree.get(row.union_code)
+    phase = reference.program.phase(row.scope)
+    correction = None
+    reached_on, days_ahead, counted, withdrawn = (
+        row.reached_on,
+        row.days_ahead,
+        row.counted,
+        row.withdrawn,
+    )
+    if fix is not None:
+        correction = Correction(
+            number=fix.number,
+            reason=RevisionReason(fix.reason),
+            previous_reached_on=fix.previous_reached_on,
+            previous_days_ahead=fix.previous_days_ahead,
         )
-    return found
+        withdrawn = fix.reached_on is None
+        reached_on = fix.previous_reached_on if withdrawn else fix.reached_on
+        days_ahead, counted = fix.days_ahead, fix.counted
+    return Milestone(
+        milestone_id=row.milestone_id,
+        union_code=row.union_code,
+        union_name=union.name if union else row.union_code,
+        scope=row.scope,
+        scope_name="toàn chương trình"
+        if row.scope == PROGRAM_SCOPE
+        else (phase.name.lower() if phase else row.scope),
+        rule_id=row.rule_id,
+        kind=MilestoneKind(row.kind),
+        threshold=row.threshold,
+        counted=counted,
+        target=row.target,
+        reached_on=reached_on,
+        days_ahead=days_ahead,
+        withdrawn=withdrawn,
+        correction=correction,
+    )
 
 
 @dataclass(frozen=True)
@@ -196,7 +238,8 @@ async def record_attempt(
 
 
 async def cancel(session: AsyncSession, notification_id: str) -> None:
-    """Drop a pending notice whose subscription was deleted after its milestones were queued."""
+    """Drop a pending notice whose subscription was deleted after its milestones were queued,
+    or that has nothing left to tell (its milestones were withdrawn before it was sent)."""
     await session.execute(
         notifications.update()
         .where(

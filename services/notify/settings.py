@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
 from shared.settings import CommonSettings
 
 
 class NotifySettings(CommonSettings):
-    """Milestone rules, grouping, retries, webhook and SMTP settings."""
-
-    notify_rules: Path | None = Field(
-        None, description="The milestone rules file; by default milestones.yaml of the reference."
-    )
-
-    @property
-    def rules_path(self) -> Path:
-        """The rules file in effect."""
-        return self.notify_rules or self.reference_dir / "milestones.yaml"
+    """Grouping, retries, webhook and SMTP settings (the milestone rules are reference data)."""
 
     notify_batch: int = Field(
         500, ge=1, description="Most progress snapshots applied in one transaction (micro-batch)."

@@ -23,6 +23,27 @@ milestones = sa.Table(
     sa.Column("days_ahead", sa.Integer),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    # Fell back below the threshold after it fired (``reached_on``: the day last told).
+    sa.Column("withdrawn", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("revisions", sa.Integer, nullable=False, server_default="0"),
+)
+
+# Each change to a milestone after it fired, with what was told before; a correction notice
+# names a revision by its id, as a first notice names a milestone.
+milestone_revisions = sa.Table(
+    "milestone_revisions",
+    metadata,
+    sa.Column("revision_id", sa.String(36), primary_key=True),
+    sa.Column("milestone_id", sa.String(36), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(20), nullable=False),
+    sa.Column("previous_reached_on", sa.Date),
+    sa.Column("previous_days_ahead", sa.Integer),
+    sa.Column("reached_on", sa.Date),
+    sa.Column("days_ahead", sa.Integer),
+    sa.Column("counted", sa.BigInteger, nullable=False),
+    sa.Column("revised_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("milestone_id", "number", name="milestone_revision_number"),
 )
 
 # The highest snapshot revision applied per (union, scope): an older one arriving late is stale.

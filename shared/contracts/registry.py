@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from shared.contracts.envelope import Message
-from shared.contracts.milestone import MilestoneReachedV1
+from shared.contracts.milestone import MilestoneReachedV1, MilestoneRevisedV1
 from shared.contracts.notification import NotificationDeliveredV1, NotificationFailedV1
 from shared.contracts.progress import ProgressUpdatedV1
 from shared.contracts.submission import (
@@ -123,6 +123,7 @@ CATALOG = Registry(
         ReviewedV1,
         ProgressUpdatedV1,
         MilestoneReachedV1,
+        MilestoneRevisedV1,
         NotificationDeliveredV1,
         NotificationFailedV1,
     ]

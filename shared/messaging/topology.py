@@ -102,6 +102,7 @@ AUDIT_NOTICES = QueueSpec(
     name="audit.notices",
     routing_keys=(
         "milestone.reached.v1",
+        "milestone.revised.v1",
         "notification.delivered.v1",
         "notification.failed.v1",
     ),

@@ -6,21 +6,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.reference.calendar import Program, load_program
+from shared.reference.milestones import Rule, load_rules
 from shared.reference.targets import Target, load_targets
 from shared.reference.unions import UnionTree, load_union_tree
 
 UNION_FILES = ("unions_top.csv", "unions_lower.csv.gz")
 TARGET_FILES = ("targets_known.csv", "targets_generated.csv")
 PROGRAM_FILE = "program.yaml"
+RULES_FILE = "milestones.yaml"
 
 
 @dataclass(frozen=True)
 class ReferenceData:
-    """The union tree, the program calendar and the targets."""
+    """The union tree, the program calendar, the targets and the milestone rules."""
 
     tree: UnionTree
     program: Program
     targets: dict[tuple[str, str], Target]
+    milestone_rules: tuple[Rule, ...] = ()
 
 
 def load_reference(folder: Path) -> ReferenceData:
@@ -30,4 +33,5 @@ def load_reference(folder: Path) -> ReferenceData:
     targets = load_targets(
         (p for name in TARGET_FILES if (p := folder / name).exists()), tree, program
     )
-    return ReferenceData(tree=tree, program=program, targets=targets)
+    rules = load_rules(folder / RULES_FILE) if (folder / RULES_FILE).exists() else ()
+    return ReferenceData(tree=tree, program=program, targets=targets, milestone_rules=rules)

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from services.notify.rules import RulesError, load_rules, milestone_id, reached
+from services.notify.rules import milestone_id, reached, standings
 from shared.contracts.envelope import utc_now
 from shared.contracts.milestone import MilestoneKind
-from shared.contracts.progress import Figures, ProgressUpdatedV1
+from shared.contracts.progress import Crossing, Figures, ProgressUpdatedV1
+from shared.reference.milestones import RulesError, counts_to_date, load_rules
 from shared.settings import REPO_ROOT
 
 RULES = load_rules(REPO_ROOT / "reference" / "milestones.yaml")
@@ -36,6 +37,34 @@ def snapshot(union: str, level: str, scope: str, counted: int, **extra: Any) -> 
         own=figures,
         **extra,
     )
+
+
+def test_each_milestone_is_dated_by_the_crossing_of_its_own_threshold() -> None:
+    crossings = [
+        Crossing(counted=1150, reached_on=date(2022, 5, 2)),
+        Crossing(counted=1725, reached_on=date(2022, 9, 20)),
+    ]
+    found = reached(
+        snapshot("ldld-lai-chau", "province", "program", 1800, target=2300, crossings=crossings),
+        RULES,
+    )
+    assert {m.rule.id: m.reached_on for m in found} == {
+        "percent-50": date(2022, 5, 2),
+        "percent-75": date(2022, 9, 20),
+    }
+
+
+def test_the_counts_to_date_are_each_rules_count_for_the_union_and_scope() -> None:
+    assert counts_to_date(RULES, "province", "program", 2300) == {1150, 1725, 2300, 3450, 4600}
+    assert counts_to_date(RULES, "province", "phase-1", None) == set()
+    national = counts_to_date(RULES, "national", "program", None)
+    assert {100_000, 1_000_000, 2_000_000} <= national
+
+
+def test_below_a_threshold_a_union_stands_unreached() -> None:
+    found = standings(snapshot("ldld-lai-chau", "province", "program", 1000, target=2300), RULES)
+    assert {s.rule.id for s in found} >= {"percent-50", "target-reached"}
+    assert all(s.reached_on is None for s in found)
 
 
 def test_a_jump_over_several_thresholds_reaches_each_of_them() -> None:
