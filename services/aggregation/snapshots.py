@@ -40,7 +40,7 @@ from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.progress import Crossing, ProgressUpdatedV1
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
-from shared.reference.milestones import counts_to_date
+from shared.reference.milestones import Rule, counts_to_date
 from shared.reference.unions import Union
 
 log = structlog.get_logger(__name__)
@@ -58,6 +58,17 @@ def tracking(reference: ReferenceData, every_union: bool) -> Callable[[str, str]
         )
 
     return tracked
+
+
+def thresholds_passed(
+    rules: Iterable[Rule], level: str, scope: str, target: int | None, counted: int
+) -> set[int]:
+    """The counts a snapshot dates: each milestone rule's count at or below ``counted``, and the
+    target once reached (its day is the snapshot's ``reached_on``)."""
+    counts = counts_to_date(rules, level, scope, target)
+    if target is not None:
+        counts.add(target)
+    return {count for count in counts if count <= counted}
 
 
 def crossings(daily: Mapping[date, int], period: Period, counts: Iterable[int]) -> list[Crossing]:
@@ -165,14 +176,13 @@ class SnapshotPublisher:
                     continue
                 target = reference.targets.get((union_code, scope))
                 goal = target.effective if target else None
-                counted = found[Reach.SUBTREE].counted
-                passed = {
-                    count
-                    for count in counts_to_date(reference.milestone_rules, union.level, scope, goal)
-                    if count <= counted
-                }
-                if goal is not None and goal <= counted:
-                    passed.add(goal)
+                passed = thresholds_passed(
+                    reference.milestone_rules,
+                    union.level,
+                    scope,
+                    goal,
+                    found[Reach.SUBTREE].counted,
+                )
                 daily = await daily_series(session, union_code, period) if passed else {}
                 events.append(
                     snapshot(
