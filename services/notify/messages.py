@@ -8,9 +8,10 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
+from services.notify.revisions import reason_for
 from shared.contracts.milestone import MilestoneKind, RevisionReason
 
 SUBJECT_PREFIX = "[01 triệu sáng kiến]"
@@ -69,19 +70,25 @@ def number(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
+def milestone_name(m: Milestone) -> str:
+    """What the milestone is, without figures: "… đạt 50% chỉ tiêu toàn chương trình"."""
+    if m.kind is MilestoneKind.NATIONAL_COUNT:
+        return f"Toàn quốc đạt mốc {number(m.threshold)} sáng kiến"
+    if m.kind is MilestoneKind.TARGET_REACHED:
+        return f"{m.union_name} hoàn thành chỉ tiêu {m.scope_name}"
+    return f"{m.union_name} đạt {m.threshold}% chỉ tiêu {m.scope_name}"
+
+
 def headline(milestone: Milestone) -> str:
     """One sentence saying what was reached."""
     m = milestone
     against = f"{number(m.counted)}/{number(m.target)} sáng kiến" if m.target else ""
     if m.kind is MilestoneKind.NATIONAL_COUNT:
-        return (
-            f"Toàn quốc đạt mốc {number(m.threshold)} sáng kiến "
-            f"({number(m.counted)} sáng kiến được ghi nhận)"
-        )
+        return f"{milestone_name(m)} ({number(m.counted)} sáng kiến được ghi nhận)"
     if m.kind is MilestoneKind.TARGET_REACHED:
         when = f", sớm {m.days_ahead} ngày" if m.days_ahead and m.days_ahead > 0 else ", đúng hạn"
-        return f"{m.union_name} hoàn thành chỉ tiêu {m.scope_name}: {against}{when}"
-    return f"{m.union_name} đạt {m.threshold}% chỉ tiêu {m.scope_name}: {against}"
+        return f"{milestone_name(m)}: {against}{when}"
+    return f"{milestone_name(m)}: {against}"
 
 
 def _told(day: date | None, ahead: int | None, kind: MilestoneKind) -> str:
@@ -104,7 +111,37 @@ def line(milestone: Milestone) -> str:
         change = f"nay chưa còn đạt mốc (đã báo đạt {was})"
     else:
         change = f"nay là {_told(now, m.days_ahead, m.kind)} (đã báo: {was})"
-    return f"Đính chính: {headline(m)}: {change}, vì {REASONS[fix.reason]}"
+    return f"Đính chính: {milestone_name(m)}: {change}, vì {REASONS[fix.reason]}"
+
+
+def one_per_milestone(items: Sequence[Milestone]) -> list[Milestone]:
+    """One item per milestone in a notice. A first notice tells the milestone's facts as they
+    are now, so corrections of it beside it are dropped; several corrections of one milestone
+    become one, from what was told before the first to the facts of the last (none at all if
+    they cancel out)."""
+    firsts = {m.milestone_id for m in items if m.correction is None}
+    chains: dict[str, list[Milestone]] = {}
+    for m in items:
+        if m.correction is not None and m.milestone_id not in firsts:
+            chains.setdefault(m.milestone_id, []).append(m)
+    kept = [m for m in items if m.correction is None]
+    for chain in chains.values():
+        chain.sort(key=lambda m: m.correction.number if m.correction else 0)
+        first, last = chain[0].correction, chain[-1]
+        assert first is not None and last.correction is not None
+        now = None if last.withdrawn else last.reached_on
+        reason = reason_for(
+            first.previous_reached_on, first.previous_days_ahead, now, last.days_ahead
+        )
+        if reason is not None:
+            net = replace(
+                last.correction,
+                reason=reason,
+                previous_reached_on=first.previous_reached_on,
+                previous_days_ahead=first.previous_days_ahead,
+            )
+            kept.append(replace(last, correction=net))
+    return kept
 
 
 def subject(milestones: Sequence[Milestone]) -> str:

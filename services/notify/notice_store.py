@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.messages import Correction, Milestone
+from services.notify.messages import Correction, Milestone, one_per_milestone
 from services.notify.notices import (
     Attempted,
     NoticeState,
@@ -118,7 +118,7 @@ async def milestones_of(
                 told.append(_milestone(row, reference))
             continue
         told.append(_milestone(rows[fix.milestone_id], reference, fix))
-    return sorted(told, key=lambda m: m.order)
+    return sorted(one_per_milestone(told), key=lambda m: m.order)
 
 
 def _milestone(row: sa.Row, reference: ReferenceData, fix: sa.Row | None = None) -> Milestone:

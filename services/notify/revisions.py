@@ -38,23 +38,32 @@ class Revision:
     standing: Standing
 
 
-def revision(told: Told, standing: Standing) -> Revision | None:
-    """The revision ``standing`` makes to a milestone that fired and says ``told``, or None."""
-    before, now = told.reached_on, standing.reached_on
+def reason_for(
+    before: date | None, before_ahead: int | None, now: date | None, now_ahead: int | None
+) -> RevisionReason | None:
+    """Why facts told as (``before``, ``before_ahead``) change to (``now``, ``now_ahead``); None
+    when nothing changed (a day of None: not reached)."""
     if before is None and now is None:
         return None
     if before is None:
-        reason = RevisionReason.RESTORED
-    elif now is None:
-        reason = RevisionReason.WITHDRAWN
-    elif now != before:
-        reason = RevisionReason.EARLIER if now < before else RevisionReason.LATER
-    elif standing.days_ahead != told.days_ahead:
-        ahead, was = standing.days_ahead or 0, told.days_ahead or 0
-        reason = RevisionReason.EARLIER if ahead > was else RevisionReason.LATER
-    else:
-        return None
-    return Revision(told.revisions + 1, reason, told, standing)
+        return RevisionReason.RESTORED
+    if now is None:
+        return RevisionReason.WITHDRAWN
+    if now != before:
+        return RevisionReason.EARLIER if now < before else RevisionReason.LATER
+    if now_ahead != before_ahead:
+        return (
+            RevisionReason.EARLIER
+            if (now_ahead or 0) > (before_ahead or 0)
+            else RevisionReason.LATER
+        )
+    return None
+
+
+def revision(told: Told, standing: Standing) -> Revision | None:
+    """The revision ``standing`` makes to a milestone that fired and says ``told``, or None."""
+    reason = reason_for(told.reached_on, told.days_ahead, standing.reached_on, standing.days_ahead)
+    return None if reason is None else Revision(told.revisions + 1, reason, told, standing)
 
 
 def after(told: Told, change: Revision) -> Told:
