@@ -52,7 +52,7 @@ async def test_the_keys_command_creates_lists_and_revokes_keys(
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
-    key_id = key.split("_")[1]
+    _, key_id, secret = key.split("_", 2)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     keys = KEYRINGS[service]()
@@ -65,7 +65,7 @@ async def test_the_keys_command_creates_lists_and_revokes_keys(
         assert key_id in listed.stdout and "ldld-lai-chau" in listed.stdout
         expires = (utc_now() + timedelta(days=30)).strftime("%Y-%m-%d")
         assert expires in listed.stdout
-        assert key.split("_")[2] not in listed.stdout  # never the secret
+        assert secret not in listed.stdout  # never the secret
 
         revoked = keys_command(service, url, "revoke", key_id)
         assert revoked.returncode == 0, revoked.stderr
