@@ -90,7 +90,14 @@ AGGREGATION_REVIEWED = QueueSpec(
     routing_keys=("submission.reviewed.v1",),
     extra={"x-single-active-consumer": True},
 )
-NOTIFY_PROGRESS = _consumer("notify", "progress.updated.v1")
+# Notify compares each snapshot with the milestones it recorded and revises them: applied by two
+# instances at once, an older snapshot could be compared after a newer one. One instance applies,
+# a second waits as a hot standby.
+NOTIFY_PROGRESS = QueueSpec(
+    name="notify.progress.updated.v1",
+    routing_keys=("progress.updated.v1",),
+    extra={"x-single-active-consumer": True},
+)
 # Feeds read outside the system: the portals' outcomes of their commands, and the operators'
 # record of milestones and notices. They expire so that an absent reader cannot fill the disk.
 PORTAL_OUTCOMES = QueueSpec(
