@@ -118,10 +118,11 @@ class Runtime:
         ``max_batch`` defaults to ``SANGKIEN_CONSUMER_BATCH``; consumers sharing ``lock``
         never apply two batches at once.
         """
+        if (apply is None) == (commit is None):
+            raise TypeError("consume needs exactly one of apply and commit")
         if apply is not None:
             commit = partial(apply_new, self.sessions, spec.name, apply=apply)
-        if commit is None:
-            raise TypeError("consume needs one of apply and commit")
+        assert commit is not None
         self.consumers.append(
             Consumer(
                 broker=self.broker,
