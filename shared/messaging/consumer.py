@@ -171,6 +171,7 @@ class Consumer(Generic[M]):
     async def start(self, connection: AbstractRobustConnection) -> None:
         """Consume on a channel of its own of ``connection`` (robust: the consumer comes back
         after a broker restart)."""
+        self._deliveries = asyncio.Queue()  # none left from a channel closed by a stop
         channel = await connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=self.prefetch)
         # Declared (passively) rather than merely named: only a queue declared on a robust
