@@ -208,11 +208,15 @@ def main(
     queries: Annotated[int, typer.Option(help="Documents screened per size.")] = 5_000,
     corpus_dir: Annotated[
         Path | None,
-        typer.Option(help="Keep the filled databases here and reuse them in later runs."),
+        typer.Option(
+            help="Keep the filled databases here (made if missing) and reuse them in later runs."
+        ),
     ] = None,
 ) -> None:
     """Measure and print the table."""
     console = Console(width=132)
+    if corpus_dir is not None:
+        corpus_dir.mkdir(parents=True, exist_ok=True)
     table = Table(title=f"Dedup: screening {queries:,} submissions one at a time, one core")
     for column in (
         "indexed",
