@@ -13,6 +13,7 @@ import signal
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,7 @@ from pipeline.campaign import campaign
 from pipeline.dashboard import WATCHED, EventCounts, Figures, read_figures, render
 from pipeline.demo import event_table, run_demo
 from pipeline.processes import Pipeline, create_api_key
+from pipeline.resume import CampaignState, load_state, save_state, start_over
 from pipeline.simulate import send_amqp, send_http
 from pipeline.tap import Tap
 from shared.reference.catalog import load_reference
@@ -56,12 +58,16 @@ async def _run(
     run_dir: Path,
     first_port: int,
     plan: CampaignPlan | None,
+    fresh: bool,
 ) -> None:
     pipeline = Pipeline(broker_url, run_dir, first_port=first_port)
     main = asyncio.current_task()
     assert main is not None
     for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a supervisor: stop it all
         asyncio.get_running_loop().add_signal_handler(number, main.cancel)
+    if fresh:
+        await start_over(run_dir, broker_url)
+        console.print(f"--fresh: earlier runs' databases and queued messages in {run_dir} removed")
     try:
         pipeline.start()
         for process in pipeline.processes.values():
@@ -71,7 +77,8 @@ async def _run(
                 f"(pid {process.pid}, logs: {process.log_path})"
             )
         submission, aggregation = pipeline["submission"], pipeline["aggregation"]
-        key = create_api_key(pipeline.database_env("submission"), name="demo portal", scope="vn")
+        state = await _portal(console, pipeline, plan)
+        key = state.portal_key
         async with Tap(broker_url, ("#",)) as tap:
             await run_demo(console, submission.base_url, aggregation.base_url, key, tap)
             console.print(event_table(tap.seen))
@@ -85,27 +92,61 @@ async def _run(
                 f"Simulating a campaign of {plan.count:,} submissions at "
                 f"{plan.rate:g}/s. Ctrl-C stops everything."
             )
-            await _live(console, pipeline, key, broker_url, plan)
+            await _live(console, pipeline, state, broker_url, plan)
     finally:
         for name in pipeline.stop():
             console.print(f"[red]{name}[/] did not stop on SIGTERM within 30 s: killed")
 
 
+async def _portal(console: Console, pipeline: Pipeline, plan: CampaignPlan | None) -> CampaignState:
+    """The demo portal's key and the campaign's progress: an earlier run's, when its key still
+    works, else a new key and a campaign from the start."""
+    seed, count = (plan.seed, plan.count) if plan is not None else (0, 0)
+    state = load_state(pipeline.run_dir)
+    if state is not None and await _key_works(pipeline["submission"].base_url, state.portal_key):
+        start = state.resume_at(seed, count) if plan is not None else state.sent
+        resumed = replace(state, seed=seed or state.seed, count=count or state.count, sent=start)
+        campaign_part = (
+            f"; the simulated campaign (seed {resumed.seed}) continues at {start:,} of "
+            f"{resumed.count:,}"
+            if plan is not None
+            else ""
+        )
+        console.print(
+            f"Resuming with the earlier run's portal key{campaign_part} (--fresh starts over)"
+        )
+        return resumed
+    key = create_api_key(pipeline.database_env("submission"), name="demo portal", scope="vn")
+    state = CampaignState(portal_key=key, seed=seed, count=count)
+    save_state(pipeline.run_dir, state)
+    console.print("A new demo portal key; the simulated campaign starts from the beginning")
+    return state
+
+
+async def _key_works(base_url: str, key: str) -> bool:
+    """Whether the submission service takes ``key`` (401 means it does not know it)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        answer = await client.get("/v1/submissions/none", headers={"X-API-Key": key})
+    return answer.status_code != 401
+
+
 async def _live(
-    console: Console, pipeline: Pipeline, key: str, broker_url: str, plan: CampaignPlan
+    console: Console, pipeline: Pipeline, state: CampaignState, broker_url: str, plan: CampaignPlan
 ) -> None:
-    """Feed the simulated campaign and show the live view until it is all sent, then keep
-    showing it until Ctrl-C."""
+    """Feed the simulated campaign (from where an earlier run stopped) and show the live view
+    until it is all sent, then keep showing it until Ctrl-C."""
     reference = load_reference(REPO_ROOT / "reference")
     scopes = ("program", *(phase.code for phase in reference.program.phases))
     events = EventCounts()
-    sent = 0
+    sent = state.sent
 
     def advance(n: int) -> None:
         nonlocal sent
         sent += n
+        save_state(pipeline.run_dir, replace(state, sent=sent))
 
-    filed = campaign(reference, plan.count, seed=plan.seed)
+    key = state.portal_key
+    filed = islice(campaign(reference, plan.count, seed=plan.seed), state.sent, None)
     async with (
         Tap(broker_url, WATCHED, on_delivery=events.record),
         httpx.AsyncClient(base_url=pipeline["submission"].base_url) as intake,
@@ -148,9 +189,13 @@ def run(
     count: Annotated[int, typer.Option(help="Submissions of the simulated campaign.")] = 1_000_000,
     rate: Annotated[float, typer.Option(help="Its submissions per second; 0: as fast.")] = 200,
     seed: Annotated[int, typer.Option(help="Its seed (the same seed replays).")] = 1,
+    fresh: Annotated[
+        bool, typer.Option(help="Start over: drop earlier runs' databases, queues and progress.")
+    ] = False,
 ) -> None:
     """Start the broker (unless given) and the services, run the demo, then feed a simulated
-    campaign and show it live until Ctrl-C."""
+    campaign and show it live until Ctrl-C. A second run resumes the campaign where the first
+    stopped, with the same portal key (``--fresh`` starts over)."""
     console = Console()
     started_broker = broker_url is None
     if broker_url is None:
@@ -165,7 +210,7 @@ def run(
     try:
         with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
             plan = None if exit_after_demo else CampaignPlan(count, rate, seed)
-            asyncio.run(_run(console, broker_url, run_dir, first_port, plan))
+            asyncio.run(_run(console, broker_url, run_dir, first_port, plan, fresh))
     finally:
         if started_broker:
             console.print("stopping the private RabbitMQ node…")

@@ -98,11 +98,13 @@ def test_run_command_files_initiatives_and_shows_their_events(
     assert "progress.updated.v1" in done.stdout
 
 
-def start_run_command(broker_url: str, folder: Path, output: Path) -> subprocess.Popen[bytes]:
+def start_run_command(
+    broker_url: str, folder: Path, output: Path, *options: str
+) -> subprocess.Popen[bytes]:
     """The run command in the background, as a user starts it, its screen going to ``output``."""
     with open(output, "wb") as sink:
         return subprocess.Popen(
-            run_command(broker_url, folder),
+            [*run_command(broker_url, folder), *options],
             cwd=REPO_ROOT,
             env=SCREEN,
             stdout=sink,
@@ -182,3 +184,38 @@ async def test_the_services_stop_when_the_run_command_is_killed(
         for pid in services:
             if running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+async def run_until(
+    broker_url: str, folder: Path, name: str, shown: Callable[[str], bool], *options: str
+) -> str:
+    """Run the run command until its screen shows ``shown``, then Ctrl-C it; its screen."""
+    output = folder / f"{name}.out"
+    run = start_run_command(broker_url, folder, output, *options)
+    try:
+        screen = await screen_once(output, folder, shown, name)
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=90) == 0, diagnosis(folder)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    return screen
+
+
+async def test_a_second_run_resumes_the_campaign_and_fresh_starts_over(
+    broker_url: str, tmp_path: Path
+) -> None:
+    campaign = ("--count", "300", "--rate", "150")
+
+    def all_received(count: int) -> Callable[[str], bool]:
+        # The demo files five submissions per run; the campaign's 300 are filed once.
+        return lambda text: "simulator 300/300 sent" in text and f"received {count} " in text
+
+    first = await run_until(broker_url, tmp_path, "first", all_received(305), *campaign)
+    assert "A new demo portal key" in first
+    second = await run_until(broker_url, tmp_path, "second", all_received(310), *campaign)
+    assert "Resuming with the earlier run's portal key" in second
+    assert "continues at 0 of 300" in second  # resent from a margin back: replays, not new
+    fresh = await run_until(broker_url, tmp_path, "fresh", all_received(305), *campaign, "--fresh")
+    assert "--fresh: earlier runs' databases and queued messages" in fresh
+    assert "A new demo portal key" in fresh
