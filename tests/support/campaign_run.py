@@ -196,7 +196,7 @@ class CampaignRun:
             (m["union_code"], m["scope"], m["rule_id"])
             for body in notices.values()
             for m in body["milestones"]
-            if "correction" not in m
+            if m.get("correction") is None
         )
 
     async def check_milestones(self, timeout: float) -> None:
