@@ -51,7 +51,7 @@ def main(secret: str, port: int) -> None:
             if key not in seen:
                 seen.add(key)
                 for milestone in json.loads(body)["milestones"]:
-                    print(milestone["headline"])
+                    print(milestone["text"], flush=True)
             self.send_response(204)
             self.end_headers()
 

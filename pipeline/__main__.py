@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 import subprocess
 from collections import Counter
@@ -27,6 +28,8 @@ from pipeline.campaign import campaign
 from pipeline.dashboard import WATCHED, EventCounts, Figures, read_figures, render
 from pipeline.demo import event_table, run_demo
 from pipeline.processes import Pipeline, create_api_key
+from pipeline.receiver import LOG as RECEIVER_LOG
+from pipeline.receiver import notices_received, start_receiver, subscribe
 from pipeline.resume import CampaignState, load_state, save_state, start_over
 from pipeline.simulate import send_amqp, send_http
 from pipeline.tap import Tap
@@ -60,7 +63,15 @@ async def _run(
     plan: CampaignPlan | None,
     fresh: bool,
 ) -> None:
-    pipeline = Pipeline(broker_url, run_dir, first_port=first_port)
+    # The run's own webhook receiver listens on loopback: notify may call it there.
+    pipeline = Pipeline(
+        broker_url,
+        run_dir,
+        env={"SANGKIEN_NOTIFY_ALLOWED_HOSTS": '["127.0.0.1"]'},
+        first_port=first_port,
+    )
+    receiver_port = first_port + len(pipeline.processes)
+    receiver: subprocess.Popen[bytes] | None = None
     main = asyncio.current_task()
     assert main is not None
     for number in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a supervisor: stop it all
@@ -77,8 +88,13 @@ async def _run(
                 f"(pid {process.pid}, logs: {process.log_path})"
             )
         submission, aggregation = pipeline["submission"], pipeline["aggregation"]
-        state = await _portal(console, pipeline, plan)
+        state = await _portal(console, pipeline, plan, receiver_port)
         key = state.portal_key
+        receiver = start_receiver(run_dir, receiver_port, state.receiver_secret)
+        console.print(
+            f"webhook receiver (examples/webhook_receiver.py) at http://127.0.0.1:{receiver_port}"
+            f", subscribed to the national milestones (log: {run_dir / RECEIVER_LOG})"
+        )
         async with Tap(broker_url, ("#",)) as tap:
             await run_demo(console, submission.base_url, aggregation.base_url, key, tap)
             console.print(event_table(tap.seen))
@@ -94,13 +110,19 @@ async def _run(
             )
             await _live(console, pipeline, state, broker_url, plan)
     finally:
+        if receiver is not None:
+            receiver.terminate()
+            receiver.wait(timeout=10)
         for name in pipeline.stop():
             console.print(f"[red]{name}[/] did not stop on SIGTERM within 30 s: killed")
 
 
-async def _portal(console: Console, pipeline: Pipeline, plan: CampaignPlan | None) -> CampaignState:
+async def _portal(
+    console: Console, pipeline: Pipeline, plan: CampaignPlan | None, receiver_port: int
+) -> CampaignState:
     """The demo portal's key and the campaign's progress: an earlier run's, when its key still
-    works, else a new key and a campaign from the start."""
+    works, else a new key, a subscription of the run's webhook receiver, and a campaign from
+    the start."""
     seed, count = (plan.seed, plan.count) if plan is not None else (0, 0)
     state = load_state(pipeline.run_dir)
     if state is not None and await _key_works(pipeline["submission"].base_url, state.portal_key):
@@ -117,7 +139,14 @@ async def _portal(console: Console, pipeline: Pipeline, plan: CampaignPlan | Non
         )
         return resumed
     key = create_api_key(pipeline.database_env("submission"), name="demo portal", scope="vn")
-    state = CampaignState(portal_key=key, seed=seed, count=count)
+    secret = secrets.token_hex(16)
+    notify_key = create_api_key(
+        pipeline.database_env("notify"), name="demo receiver", scope="vn", service="notify"
+    )
+    await subscribe(
+        pipeline["notify"].base_url, notify_key, f"http://127.0.0.1:{receiver_port}/", secret
+    )
+    state = CampaignState(portal_key=key, seed=seed, count=count, receiver_secret=secret)
     save_state(pipeline.run_dir, state)
     console.print("A new demo portal key; the simulated campaign starts from the beginning")
     return state
@@ -168,7 +197,7 @@ async def _live(
                         problem=f"progress API did not answer ({type(error).__name__}): "
                         "figures as last read",
                     )
-                view = render(figures, events, sent, plan.count)
+                view = render(figures, events, sent, plan.count, notices_received(pipeline.run_dir))
                 if live is not None:
                     live.update(view)
                 else:

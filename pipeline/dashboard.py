@@ -100,8 +100,10 @@ def _scope_line(progress: dict[str, Any]) -> Table:
     return row
 
 
-def render(figures: Figures, events: EventCounts, sent: int, planned: int) -> Group:
-    """The whole view."""
+def render(
+    figures: Figures, events: EventCounts, sent: int, planned: int, notices: list[str]
+) -> Group:
+    """The whole view; ``notices``: the last ones the run's webhook receiver verified."""
     parts: list[Any] = []
     program = figures.national.get("program")
     if program is not None:
@@ -149,5 +151,11 @@ def render(figures: Figures, events: EventCounts, sent: int, planned: int) -> Gr
             str(body.get("rule_id")),
             _number(int(body.get("counted") or 0)),
         )
-    parts.extend([leaders, milestones])
-    return Group(Panel(Group(*parts[:-2]), title="01 triệu sáng kiến — live"), *parts[-2:])
+    received = Table(
+        title="Notices received by the run's webhook receiver (signature verified)", expand=True
+    )
+    received.add_column("notice")
+    for notice in notices or ["(none yet: the first comes at 10.000 sáng kiến nationally)"]:
+        received.add_row(notice)
+    parts.extend([leaders, milestones, received])
+    return Group(Panel(Group(*parts[:-3]), title="01 triệu sáng kiến — live"), *parts[-3:])

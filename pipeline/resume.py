@@ -1,6 +1,6 @@
-"""What the run command remembers between runs: the demo portal's key and how far the simulated
-campaign got, so that a second run resumes the campaign instead of filing it again; and how
-``--fresh`` starts over.
+"""What the run command remembers between runs: the demo portal's key, its webhook receiver's
+secret and how far the simulated campaign got, so that a second run resumes the campaign instead
+of filing it again; and how ``--fresh`` starts over.
 
 A key is shown once and only its hash is stored by the service, so the run command keeps the
 demo portal's key in its own run folder (mode 600; a local demo's key, never a production one).
@@ -33,6 +33,7 @@ class CampaignState:
     seed: int
     count: int
     sent: int = 0
+    receiver_secret: str = ""  # of the run's webhook subscription (made once, with the key)
 
     def resume_at(self, seed: int, count: int) -> int:
         """Where the campaign ``(seed, count)`` resumes: 0 unless it is this one."""

@@ -219,3 +219,19 @@ async def test_a_second_run_resumes_the_campaign_and_fresh_starts_over(
     fresh = await run_until(broker_url, tmp_path, "fresh", all_received(305), *campaign, "--fresh")
     assert "--fresh: earlier runs' databases and queued messages" in fresh
     assert "A new demo portal key" in fresh
+
+
+async def test_the_run_shows_a_milestone_reaching_its_webhook_receiver(
+    broker_url: str, tmp_path: Path
+) -> None:
+    screen = await run_until(
+        broker_url,
+        tmp_path,
+        "milestone",
+        lambda text: "Toàn quốc đạt mốc 10.000 sáng kiến" in text,
+        *("--count", "10400", "--rate", "0"),  # about 98 % count: 10,000 are passed
+    )
+    assert "webhook receiver (examples/webhook_receiver.py) at http://127.0.0.1:" in screen
+    # The receiver printed it: it verified the notice's signature first.
+    log = (tmp_path / "webhook_receiver.log").read_text(encoding="utf-8")
+    assert "Toàn quốc đạt mốc 10.000 sáng kiến" in log

@@ -1,0 +1,56 @@
+"""The run command's webhook receiver: ``examples/webhook_receiver.py`` as a process of its own,
+subscribed to the national node's milestones, so that a newcomer sees a notice arrive, its
+signature verified, as a union's system would receive it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from shared.settings import REPO_ROOT
+
+LOG = "webhook_receiver.log"
+
+
+def start_receiver(run_dir: Path, port: int, secret: str) -> subprocess.Popen[bytes]:
+    """Start the example receiver on loopback ``port``; what it verifies goes to its log."""
+    log = open(run_dir / LOG, "ab")  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            str(REPO_ROOT / "examples" / "webhook_receiver.py"),
+            secret,
+            str(port),
+        ],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def subscribe(notify_url: str, notify_key: str, receiver_url: str, secret: str) -> None:
+    """Subscribe the receiver to the national node's own milestones."""
+    async with httpx.AsyncClient(base_url=notify_url, timeout=10) as client:
+        answer = await client.post(
+            "/v1/subscriptions",
+            json={
+                "union_code": "vn",
+                "reach": "own",
+                "webhook": {"url": receiver_url, "secret": secret},
+            },
+            headers={"X-API-Key": notify_key},
+        )
+    answer.raise_for_status()
+
+
+def notices_received(run_dir: Path, last: int = 5) -> list[str]:
+    """The last notices the receiver verified and printed, newest last."""
+    try:
+        lines = (run_dir / LOG).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line for line in lines if line.strip()][-last:]
