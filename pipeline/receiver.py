@@ -13,11 +13,14 @@ import httpx
 from shared.settings import REPO_ROOT
 
 LOG = "webhook_receiver.log"
+ACCESS_LOG = "webhook_receiver.access.log"
 
 
 def start_receiver(run_dir: Path, port: int, secret: str) -> subprocess.Popen[bytes]:
-    """Start the example receiver on loopback ``port``; what it verifies goes to its log."""
+    """Start the example receiver on loopback ``port``; the notices it verifies go to its log,
+    its access and error lines to a log of their own."""
     log = open(run_dir / LOG, "ab")  # noqa: SIM115 - handed to the child
+    access = open(run_dir / ACCESS_LOG, "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
         [
             sys.executable,
@@ -28,7 +31,7 @@ def start_receiver(run_dir: Path, port: int, secret: str) -> subprocess.Popen[by
         ],
         cwd=REPO_ROOT,
         stdout=log,
-        stderr=subprocess.STDOUT,
+        stderr=access,
     )
 
 
