@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.config import STARTUP_FAILURE
 
 from shared.keys import Keyring
 from shared.observability import configure_logging, correlation
@@ -220,5 +221,7 @@ def serve(service: str, settings: CommonSettings, app: FastAPI) -> None:
 
     runtime.when_a_consumer_fails(leave)
     server.run()
+    if not server.started:  # it could not listen (a port in use): as uvicorn.run exits
+        raise SystemExit(STARTUP_FAILURE)
     if runtime.failures:
         raise SystemExit(EXIT_CONSUMER_STOPPED)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from pipeline.processes import free_port, running
+from pipeline.processes import free_ports, running
 from services.aggregation.app import create_app as create_aggregation_app
 from services.aggregation.settings import AggregationSettings
 from services.dedup.settings import DedupSettings
@@ -40,7 +40,7 @@ def run_command(broker_url: str, folder: Path) -> list[str]:
         "--run-dir",
         str(folder),
         "--first-port",
-        str(free_port()),
+        str(free_ports(5)),  # four services, then the run's webhook receiver
     ]
 
 
