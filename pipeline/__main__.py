@@ -93,7 +93,8 @@ async def _run(
         receiver = start_receiver(run_dir, receiver_port, state.receiver_secret)
         console.print(
             f"webhook receiver (examples/webhook_receiver.py) at http://127.0.0.1:{receiver_port}"
-            f", subscribed to the national milestones (log: {run_dir / RECEIVER_LOG})"
+            f", subscribed to the national milestones (receiver pid {receiver.pid}, "
+            f"log: {run_dir / RECEIVER_LOG})"
         )
         async with Tap(broker_url, ("#",)) as tap:
             await run_demo(console, submission.base_url, aggregation.base_url, key, tap)

@@ -4,6 +4,7 @@ signature verified, as a union's system would receive it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +23,9 @@ def start_receiver(run_dir: Path, port: int, secret: str) -> subprocess.Popen[by
     log = open(run_dir / LOG, "ab")  # noqa: SIM115 - handed to the child
     access = open(run_dir / ACCESS_LOG, "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-u",
-            str(REPO_ROOT / "examples" / "webhook_receiver.py"),
-            secret,
-            str(port),
-        ],
+        [sys.executable, "-u", "-m", "pipeline.receiver", secret, str(port)],
         cwd=REPO_ROOT,
+        env={**os.environ, "SANGKIEN_SUPERVISOR_PID": str(os.getpid())},
         stdout=log,
         stderr=access,
     )
@@ -57,3 +53,13 @@ def notices_received(run_dir: Path, last: int = 5) -> list[str]:
     except OSError:
         return []
     return [line for line in lines if line.strip()][-last:]
+
+
+if __name__ == "__main__":
+    # Like the services, the receiver stops when the run command that started it dies, even by
+    # SIGKILL: the example itself knows nothing of supervisors.
+    from examples.webhook_receiver import main
+    from shared.supervision import stop_with
+
+    stop_with(int(os.environ["SANGKIEN_SUPERVISOR_PID"]))
+    main(sys.argv[1], int(sys.argv[2]))
