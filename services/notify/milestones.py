@@ -129,12 +129,12 @@ async def _fire(
         ],
     )
     await add_to_outbox(session, *(_reached_event(snapshot, m, tree, now) for snapshot, m in fired))
+    by_union: dict[str, list[str]] = {}
     for snapshot, m in fired:
-        queued = [
-            (subscription_id, channel, m.milestone_id)
-            for subscription_id, channel in await _subscribers(session, snapshot.union_code, tree)
-        ]
-        await _queue(session, queued, now)
+        by_union.setdefault(snapshot.union_code, []).append(m.milestone_id)
+    for union_code, milestone_ids in by_union.items():  # one look-up of subscribers per union
+        subscribers = await _subscribers(session, union_code, tree)
+        await _queue(session, [(s, c, m) for s, c in subscribers for m in milestone_ids], now)
 
 
 async def _revise(
@@ -239,55 +239,51 @@ async def _newer_than_seen(
     return fresh
 
 
+def _facts(snapshot: ProgressUpdatedV1, m: Standing, tree: UnionTree) -> dict[str, object]:
+    """What both milestone events say of the milestone and its union."""
+    union = tree.get(snapshot.union_code)
+    return {
+        "correlation_id": m.milestone_id,
+        "milestone_id": m.milestone_id,
+        "union_code": snapshot.union_code,
+        "union_name": union.name if union else snapshot.union_code,
+        "program": snapshot.program,
+        "scope": snapshot.scope,
+        "rule_id": m.rule.id,
+        "kind": m.rule.kind,
+        "threshold": m.rule.threshold,
+        "counted": m.counted,
+        "target": m.target,
+        "reached_on": m.reached_on,
+        "days_ahead": m.days_ahead,
+    }
+
+
 def _reached_event(
     snapshot: ProgressUpdatedV1, m: Standing, tree: UnionTree, now: datetime
 ) -> MilestoneReachedV1:
-    assert m.reached_on is not None
-    union = tree.get(snapshot.union_code)
-    return MilestoneReachedV1(
-        message_id=derived_message_id(m.milestone_id, MilestoneReachedV1.routing_key()),
-        correlation_id=m.milestone_id,
-        occurred_at=now,
-        milestone_id=m.milestone_id,
-        union_code=snapshot.union_code,
-        union_name=union.name if union else snapshot.union_code,
-        program=snapshot.program,
-        scope=snapshot.scope,
-        rule_id=m.rule.id,
-        kind=m.rule.kind,
-        threshold=m.rule.threshold,
-        counted=m.counted,
-        target=m.target,
-        reached_on=m.reached_on,
-        days_ahead=m.days_ahead,
+    return MilestoneReachedV1.model_validate(
+        {
+            **_facts(snapshot, m, tree),
+            "message_id": derived_message_id(m.milestone_id, MilestoneReachedV1.routing_key()),
+            "occurred_at": now,
+        }
     )
 
 
 def _revised_event(
     snapshot: ProgressUpdatedV1, change: Revision, tree: UnionTree, now: datetime
 ) -> MilestoneRevisedV1:
-    m = change.standing
-    union = tree.get(snapshot.union_code)
-    return MilestoneRevisedV1(
-        message_id=revision_id(m.milestone_id, change.number),
-        correlation_id=m.milestone_id,
-        occurred_at=now,
-        milestone_id=m.milestone_id,
-        revision=change.number,
-        reason=change.reason,
-        union_code=snapshot.union_code,
-        union_name=union.name if union else snapshot.union_code,
-        program=snapshot.program,
-        scope=snapshot.scope,
-        rule_id=m.rule.id,
-        kind=m.rule.kind,
-        threshold=m.rule.threshold,
-        counted=m.counted,
-        target=m.target,
-        reached_on=m.reached_on,
-        days_ahead=m.days_ahead,
-        previous_reached_on=change.previous.reached_on,
-        previous_days_ahead=change.previous.days_ahead,
+    return MilestoneRevisedV1.model_validate(
+        {
+            **_facts(snapshot, change.standing, tree),
+            "message_id": revision_id(change.standing.milestone_id, change.number),
+            "occurred_at": now,
+            "revision": change.number,
+            "reason": change.reason,
+            "previous_reached_on": change.previous.reached_on,
+            "previous_days_ahead": change.previous.days_ahead,
+        }
     )
 
 
