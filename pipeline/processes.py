@@ -181,6 +181,8 @@ class Pipeline:
             self.processes[name] = ServiceProcess(
                 name,
                 {
+                    # The embedded defaults' placeholder secrets are fine on one machine.
+                    "SANGKIEN_DEVELOPMENT": "true",
                     **(env or {}),
                     "SANGKIEN_BROKER_URL": broker_url,
                     "SANGKIEN_DATABASE_URL": database,
@@ -191,6 +193,10 @@ class Pipeline:
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.processes[name]
+
+    def base_urls(self, name: str) -> list[str]:
+        """Where service ``name`` answers (one process each here)."""
+        return [self.processes[name].base_url]
 
     def start(self) -> None:
         """Start every service."""
@@ -229,6 +235,6 @@ class Pipeline:
         process = self.processes[name]
         return {
             key: process.env[key]
-            for key in ("SANGKIEN_DATABASE_URL", "SANGKIEN_REFERENCE_DIR")
+            for key in ("SANGKIEN_DATABASE_URL", "SANGKIEN_REFERENCE_DIR", "SANGKIEN_DEVELOPMENT")
             if key in process.env
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -11,6 +13,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -41,8 +45,9 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine. SQLite gets one connection in WAL mode.
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
+    """An async engine: on PostgreSQL with a pool of ``pool_size`` (+ ``max_overflow``)
+    connections; SQLite gets one connection in WAL mode.
 
     SQLite admits one writer at a time and makes the others wait by sleeping in its busy handler
     (up to 100 ms a turn): with a pool, concurrent requests spend their time asleep. One
@@ -68,7 +73,9 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
@@ -84,12 +91,36 @@ def _alembic_config(script_location: Path, connection: Connection) -> Config:
 
 
 async def migrate(engine: AsyncEngine, script_location: Path, revision: str = "head") -> None:
-    """Bring the service's schema to ``revision``, the newest by default (idempotent, run at
-    start-up)."""
+    """Bring the service's schema to ``revision``, the newest by default (idempotent).
+
+    On PostgreSQL the migration holds a transaction-scoped advisory lock, so replicas starting
+    together migrate one after the other: the second finds the schema current. (SQLite is one
+    process's database: its single writer lock is enough.)
+    """
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            key = zlib.crc32(f"sangkien-migrations:{script_location.parent.name}".encode())
+            await connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         await connection.run_sync(
             lambda sync: command.upgrade(_alembic_config(script_location, sync), revision)
         )
+
+
+async def unapplied_migrations(engine: AsyncEngine, script_location: Path) -> str | None:
+    """Why the schema is not at the newest revision (for a service that does not migrate at
+    start-up), or None when it is."""
+
+    def compare(sync: Connection) -> str | None:
+        head = ScriptDirectory.from_config(
+            _alembic_config(script_location, sync)
+        ).get_current_head()
+        current = MigrationContext.configure(sync).get_current_revision()
+        if current == head:
+            return None
+        return f"database schema at revision {current or 'none'}, the code needs {head}"
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(compare)
 
 
 def run_migrations_online(context: Any, target_metadata: Any) -> None:
@@ -146,6 +177,20 @@ async def execute_many(
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     await driver.executemany(compiled.string, [in_order(row) for row in rows])
+
+
+def migrate_database(url: str, migrations: Path, *, pool_size: int = 1) -> None:
+    """Migrate the database at ``url`` to the newest revision and return (the ``migrate``
+    command every service has, run once before its replicas start)."""
+
+    async def run() -> None:
+        engine = make_engine(url, pool_size=pool_size)
+        try:
+            await migrate(engine, migrations)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 async def in_migrated_database(

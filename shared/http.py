@@ -18,7 +18,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 from shared.keys import Keyring
 from shared.observability import configure_logging, correlation
-from shared.runtime import Runtime
+from shared.runtime import READY, Runtime
 from shared.settings import CommonSettings
 from shared.supervision import EXIT_CONSUMER_STOPPED, exit_soon, stop_with
 
@@ -187,7 +187,7 @@ def operational_router(runtime: Runtime) -> APIRouter:
     @router.get("/ready")
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
-        ready = all(state == "ok" for state in checks.values())
+        ready = all(state in READY for state in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics")

@@ -5,6 +5,11 @@ Start-up never waits for the broker: the HTTP side serves (and the outbox fills)
 background task connects, declares the topology and starts the consumers, retrying with
 backoff. aio-pika's robust connections then ride out broker restarts. Readiness names what is
 wrong: the database, the broker, or a queue whose consumer stopped or is not registered.
+
+A service with parts that must have one writer across replicas creates its runtime ``leased``:
+those consumers (``consume(leased=True)``) and background parts (``while_active``) run only in the
+replica holding the service's lease, and each of their transactions is fenced
+(``shared.lease``). The other replicas are ready standbys.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -25,7 +32,8 @@ from faststream.rabbit import Channel, RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts.envelope import Message
-from shared.db import make_engine, make_sessionmaker, migrate
+from shared.db import make_engine, make_sessionmaker, migrate, unapplied_migrations
+from shared.lease import Lease
 from shared.messaging.consumer import Commit, Consumer, Refusal, Vet
 from shared.messaging.inbox import Apply, apply_new
 from shared.messaging.outbox import OutboxRelay
@@ -35,6 +43,9 @@ from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
+CONNECTION_SUFFIX = f"{socket.gethostname()}:{os.getpid()}"
+# Readiness values of a check that does not keep a replica from being ready.
+READY = frozenset({"ok", "active", "standby"})
 
 
 def tune_garbage_collection() -> None:
@@ -74,12 +85,34 @@ class Runtime:
     """Database, broker, consumers and relay of one service process, started and stopped
     together."""
 
-    def __init__(self, service: str, settings: CommonSettings, migrations: Path) -> None:
+    def __init__(
+        self, service: str, settings: CommonSettings, migrations: Path, *, leased: bool = False
+    ) -> None:
         self.service = service
         self.settings = settings
         self.migrations = migrations
-        self.engine: AsyncEngine = make_engine(settings.database_url_for(service))
+        self.engine: AsyncEngine = make_engine(
+            settings.database_url_for(service),
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.engine)
+        self.lease = (
+            Lease(
+                self.sessions,
+                service,
+                ttl=settings.lease_seconds,
+                on_gained=self._became_active,
+                on_lost=self._became_standby,
+            )
+            if leased
+            else None
+        )
+        self._active = False
+        self._consumers_wanted = False  # the broker is connected: consumers may start
+        self._leased_consumers: list[Consumer[Any]] = []
+        self._active_parts: list[tuple[Callable[[], None], Callable[[], Awaitable[None]]]] = []
+        self._roles = asyncio.Lock()
         self.broker = make_broker(settings.broker_url, service)
         self.relay = OutboxRelay(
             self.broker,
@@ -109,6 +142,7 @@ class Runtime:
         max_batch: int | None = None,
         linger: float = 0.05,
         lock: asyncio.Lock | None = None,
+        leased: bool = False,
     ) -> None:
         """Consume one of this service's queues (``shared.messaging.consumer``).
 
@@ -116,28 +150,39 @@ class Runtime:
         inbox records (``apply_new``), or handed to ``commit``, which must apply it exactly
         once itself. ``answer`` answers refused commands the same way (``apply_new``).
         ``max_batch`` defaults to ``SANGKIEN_CONSUMER_BATCH``; consumers sharing ``lock``
-        never apply two batches at once.
+        never apply two batches at once. A ``leased`` consumer runs only while this replica
+        holds the lease; its ``apply`` transactions are fenced, a ``commit`` must fence its own.
         """
         if (apply is None) == (commit is None):
             raise TypeError("consume needs exactly one of apply and commit")
+        if leased and self.lease is None:
+            raise TypeError(f"{spec.name} is leased but the {self.service} runtime has no lease")
         if apply is not None:
-            commit = partial(apply_new, self.sessions, spec.name, apply=apply)
+            fence = self.lease.fence if leased and self.lease is not None else None
+            commit = partial(apply_new, self.sessions, spec.name, apply=apply, fence=fence)
         assert commit is not None
-        self.consumers.append(
-            Consumer(
-                broker=self.broker,
-                spec=spec,
-                model=model,
-                commit=commit,
-                answer=answer and partial(apply_new, self.sessions, spec.name, apply=answer),
-                vet=vet,
-                max_batch=max_batch or self.settings.consumer_batch,
-                linger=linger,
-                lock=lock,
-                after_commit=self.relay.wake,
-                on_failure=self._consumer_failed,
-            )
+        consumer: Consumer[M] = Consumer(
+            broker=self.broker,
+            spec=spec,
+            model=model,
+            commit=commit,
+            answer=answer and partial(apply_new, self.sessions, spec.name, apply=answer),
+            vet=vet,
+            max_batch=max_batch or self.settings.consumer_batch,
+            linger=linger,
+            lock=lock,
+            after_commit=self.relay.wake,
+            on_failure=self._consumer_failed,
         )
+        self.consumers.append(consumer)
+        if leased:
+            self._leased_consumers.append(consumer)
+
+    def while_active(self, start: Callable[[], None], stop: Callable[[], Awaitable[None]]) -> None:
+        """Run a background part (started by ``start``) only while this replica holds the lease."""
+        if self.lease is None:
+            raise TypeError(f"the {self.service} runtime has no lease")
+        self._active_parts.append((start, stop))
 
     def when_a_consumer_fails(self, listener: Callable[[str], None]) -> None:
         """Call ``listener`` with the queue's name when a consumer stops without being told to."""
@@ -149,13 +194,19 @@ class Runtime:
             listener(queue)
 
     async def start(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
-        """Migrate the database, run ``prepare`` (e.g. rebuild an index), then connect to the
-        broker in the background: no message is consumed before ``prepare`` is done."""
-        await migrate(self.engine, self.migrations)
+        """Migrate the database (or check that it is migrated), run ``prepare`` (e.g. rebuild an
+        index), then connect to the broker and try for the lease in the background: no message
+        is consumed before ``prepare`` is done."""
+        if self.settings.migrate_on_start:
+            await migrate(self.engine, self.migrations)
+        elif problem := await unapplied_migrations(self.engine, self.migrations):
+            raise RuntimeError(f"{problem}: run `python -m services.{self.service} migrate`")
         if prepare is not None:
             await prepare()
         tune_garbage_collection()
         self._connecting = asyncio.create_task(self._connect(), name="broker-connect")
+        if self.lease is not None:
+            self.lease.start()
 
     async def _connect(self) -> None:
         async for attempt in retrying("broker_unavailable", on=Exception):
@@ -172,15 +223,40 @@ class Runtime:
             self.relay.start()
 
     async def _start_consumers(self) -> None:
-        if self._consuming is None:
-            # One connection for all of this process's consumers, a channel each.
-            self._consuming = await aio_pika.connect_robust(
-                self.settings.broker_url,
-                client_properties={"connection_name": f"{self.service}:consumers"},
-            )
-        for consumer in self.consumers:
-            if not consumer.started:
-                await consumer.start(self._consuming)
+        """Start the consumers not yet started (the leased ones only while active)."""
+        async with self._roles:
+            self._consumers_wanted = True
+            if self._consuming is None:
+                # One connection for all of this process's consumers, a channel each.
+                self._consuming = await aio_pika.connect_robust(
+                    self.settings.broker_url,
+                    # Names the process: operators (and the tests) tell replicas apart by it.
+                    client_properties={
+                        "connection_name": f"{self.service}:consumers:{CONNECTION_SUFFIX}"
+                    },
+                )
+            for consumer in self.consumers:
+                if not consumer.started and (
+                    self._active or consumer not in self._leased_consumers
+                ):
+                    await consumer.start(self._consuming)
+
+    async def _became_active(self) -> None:
+        async with self._roles:
+            self._active = True
+            for start, _ in self._active_parts:
+                start()
+        # Before the broker is connected, its connecting task starts them (it sees _active).
+        if self._consumers_wanted:
+            await self._start_consumers()
+
+    async def _became_standby(self) -> None:
+        async with self._roles:
+            self._active = False
+            for consumer in self._leased_consumers:
+                await consumer.stop()
+            for _, stop in self._active_parts:
+                await stop()
 
     async def stop(self) -> None:
         """Stop consuming (letting the batches in hand finish), stop the relay, close the
@@ -188,6 +264,8 @@ class Runtime:
         if self._connecting is not None:
             self._connecting.cancel()
             await asyncio.gather(self._connecting, return_exceptions=True)
+        if self.lease is not None:
+            await self.lease.stop()
         for consumer in self.consumers:
             await consumer.stop()
         for connection in (self._consuming, self._probe):
@@ -207,13 +285,19 @@ class Runtime:
             checks["broker"] = "not answering"
         else:
             checks["broker"] = "ok"
-        for consumer in self.consumers:
+        if self.lease is not None:
+            checks["lease"] = "active" if self._active else "standby"
+        for consumer in self._running_consumers():
             name = consumer.spec.name
             problem = await consumer.problem() if self.broker_started else "connecting"
             checks[f"queue {name}"] = problem or "ok"
         if checks["broker"] == "ok":
             checks.update(await self._unconsumed_queues())
         return checks
+
+    def _running_consumers(self) -> list[Consumer[Any]]:
+        """The consumers that should be running: all but the leased ones of a standby."""
+        return [c for c in self.consumers if self._active or c not in self._leased_consumers]
 
     async def _database_problem(self) -> str | None:
         try:
@@ -231,7 +315,7 @@ class Runtime:
             async with asyncio.timeout(2.0):
                 if self._probe is None or self._probe.is_closed:
                     self._probe = await aio_pika.connect(self.settings.broker_url, timeout=2.0)
-                for consumer in self.consumers:
+                for consumer in self._running_consumers():
                     name = f"queue {consumer.spec.name}"
                     try:
                         async with self._probe.channel(publisher_confirms=False) as channel:

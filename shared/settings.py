@@ -5,12 +5,21 @@ Every field is documented in ``docs/settings.md``; a test keeps that file in ste
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# What the shipped files and defaults put where a secret belongs ("change-me-postgres", …).
+PLACEHOLDER = re.compile(r"change-?me", re.IGNORECASE)
+
+
+class PlaceholderSecret(ValueError):
+    """A secret setting still holds a placeholder outside development mode."""
 
 
 class CommonSettings(BaseSettings):
@@ -66,6 +75,43 @@ class CommonSettings(BaseSettings):
         ),
     )
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
+    development: bool = Field(
+        False,
+        description=(
+            "Development mode: accept placeholder secrets (any containing 'change-me', as the "
+            "embedded defaults and the shipped files do). The run command and the tests set it; "
+            "outside it a service refuses to start with a placeholder secret."
+        ),
+    )
+    migrate_on_start: bool = Field(
+        True,
+        description=(
+            "Migrate the database when the service starts (under a lock, so replicas may start "
+            "together). Off in production, where `python -m services.<name> migrate` runs once "
+            "before the replicas start and they only check that the schema is current."
+        ),
+    )
+    database_pool_size: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description=(
+            "PostgreSQL connections each engine keeps open (a process has one or two engines: "
+            "size pool × engines × replicas of every service below max_connections)."
+        ),
+    )
+    database_max_overflow: int = Field(
+        5, ge=0, le=100, description="PostgreSQL connections an engine may open beyond its pool."
+    )
+    lease_seconds: float = Field(
+        10.0,
+        gt=0.5,
+        le=300,
+        description=(
+            "How long the active replica's lease lasts unrenewed (renewed every quarter of it): "
+            "a standby takes over this long after the active replica dies."
+        ),
+    )
     supervisor_pid: int | None = Field(
         None,
         description=(
@@ -73,6 +119,27 @@ class CommonSettings(BaseSettings):
             "when that process dies, even by SIGKILL, this service gets SIGTERM (Linux)."
         ),
     )
+
+    def secrets(self) -> dict[str, str]:
+        """Each secret setting by name (passwords inside URLs included), to be vetted."""
+        return {
+            "SANGKIEN_BROKER_URL password": urlsplit(self.broker_url).password or "",
+            "SANGKIEN_DATABASE_URL password": urlsplit(self.database_url).password or "",
+        }
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Self:
+        if self.development:
+            return self
+        placeholders = sorted(
+            name for name, value in self.secrets().items() if PLACEHOLDER.search(value)
+        )
+        if placeholders:
+            raise PlaceholderSecret(
+                f"placeholder secrets in {', '.join(placeholders)}: set real ones "
+                "(docs/operations.md), or SANGKIEN_DEVELOPMENT=true for a development run"
+            )
+        return self
 
     def database_url_for(self, service: str) -> str:
         """The configured database URL, or the embedded SQLite default for ``service``."""

@@ -29,6 +29,10 @@ from tests.support.inprocess import serving
 from tests.support.postgres import PrivatePostgres
 from tests.support.receivers import SmtpServer
 
+# Tests run on the embedded defaults, placeholder secrets included; the production-shape suite
+# (tests/production) and the refusal test turn development mode off for what they start.
+os.environ.setdefault("SANGKIEN_DEVELOPMENT", "true")
+
 
 @pytest.fixture(scope="session")
 def rabbit() -> Iterator[PrivateRabbit]:

@@ -22,9 +22,7 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The ledger process starts once the database is migrated, before anything is consumed.
         await ctx.runtime.start(prepare=ctx.ledger.start)
-        ctx.snapshots.start()
         yield
-        await ctx.snapshots.stop()
         await ctx.runtime.stop()
         await ctx.ledger.stop()
 

@@ -39,6 +39,8 @@ def register(ctx: AggregationContext) -> None:
         max_batch=ctx.settings.aggregation_batch,
         linger=ctx.settings.aggregation_linger_seconds,
         lock=ctx.apply_lock,
+        # Only the lease holder counts; the ledger process fences each of its transactions.
+        leased=True,
     )
     consume(AGGREGATION_SCREENED, ScreenedV1)
     consume(AGGREGATION_REVIEWED, ReviewedV1)

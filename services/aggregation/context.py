@@ -38,17 +38,22 @@ class AggregationContext:
     def build(cls, settings: AggregationSettings) -> AggregationContext:
         """Load the reference data and wire the runtime and the publisher."""
         reference = load_reference(settings.reference_dir)
-        runtime = Runtime(SERVICE, settings, MIGRATIONS)
+        # One writer across replicas: the ledger and the publisher run in the lease holder.
+        runtime = Runtime(SERVICE, settings, MIGRATIONS, leased=True)
+        assert runtime.lease is not None
         lock = asyncio.Lock()
         snapshots = SnapshotPublisher(
             sessions=runtime.sessions,
+            fence=runtime.lease.fence,
             reference=reference,
             lock=lock,
             interval=settings.aggregation_snapshot_seconds,
             limit=settings.aggregation_snapshot_limit,
             wake_relay=runtime.relay.wake,
         )
-        return cls(settings, reference, runtime, snapshots, lock, LedgerWorker(settings, SERVICE))
+        runtime.while_active(snapshots.start, snapshots.stop)
+        ledger = LedgerWorker(settings, SERVICE, runtime.lease.holder)
+        return cls(settings, reference, runtime, snapshots, lock, ledger)
 
     def members_of_level(self, level: str) -> list[Union]:
         """Every union of ``level``."""

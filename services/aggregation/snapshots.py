@@ -38,6 +38,7 @@ from services.aggregation.reading import (
 from services.aggregation.store import dirty
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.progress import Crossing, ProgressUpdatedV1
+from shared.messaging.inbox import Fence
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
 from shared.reference.milestones import Rule, counts_to_date
@@ -119,6 +120,7 @@ class SnapshotPublisher:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        fence: Fence,
         reference: ReferenceData,
         lock: asyncio.Lock,
         interval: float,
@@ -126,6 +128,7 @@ class SnapshotPublisher:
         wake_relay: Callable[[], None],
     ) -> None:
         self._sessions = sessions
+        self._fence = fence
         self._reference = reference
         self._lock = lock
         self._interval = interval
@@ -162,6 +165,7 @@ class SnapshotPublisher:
         """
         reference = self._reference
         async with self._lock, self._sessions() as session, session.begin():
+            await self._fence(session)
             query = sa.select(dirty.c.union_code, dirty.c.scope, dirty.c.marks).limit(self._limit)
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)

@@ -10,7 +10,8 @@ run on different cores.
 The child is spawned (never forked: the parent runs threads) and talks over a pipe. The parent
 sends one batch at a time, its events as plain tuples (``counting.SubmissionEvent``). The child
 answers ``("ready", None)`` once, then per batch ``("applied", n)``, ``("unreachable", reason)``
-while the database cannot be reached, or ``("failed", reason)``.
+while the database cannot be reached or the parent replica has lost its lease (each transaction
+is fenced: ``shared.lease``), or ``("failed", reason)``.
 The child exits when the pipe closes, so a parent killed with SIGKILL leaves nothing behind.
 A child that dies is started again; the batch it held is retried like any unreachable database
 (the deliveries stay unacked), and since applying an event twice changes nothing, a batch the
@@ -36,7 +37,8 @@ from services.aggregation.settings import AggregationSettings
 from services.aggregation.snapshots import tracking
 from shared.contracts.submission import ReviewedV1, ScreenedV1
 from shared.db import make_engine, make_sessionmaker
-from shared.messaging.consumer import DATABASE_UNREACHABLE
+from shared.lease import fence
+from shared.messaging.consumer import WAIT_AND_RETRY
 from shared.observability import configure_logging
 from shared.reference.catalog import load_reference
 from shared.runtime import tune_garbage_collection
@@ -57,9 +59,10 @@ class LedgerFailed(RuntimeError):
 class LedgerWorker:
     """The parent's handle on the ledger process: ``apply`` is a batch consumer's commit."""
 
-    def __init__(self, settings: AggregationSettings, service: str) -> None:
+    def __init__(self, settings: AggregationSettings, service: str, holder: str) -> None:
         self._settings = settings
         self._service = service
+        self._holder = holder
         self._process: BaseProcess | None = None
         self._pipe: Connection | None = None
         self._lock = asyncio.Lock()
@@ -70,7 +73,7 @@ class LedgerWorker:
         parent, child = context.Pipe()
         process = context.Process(
             target=serve,
-            args=(child, self._settings, self._service),
+            args=(child, self._settings, self._service, self._holder),
             name=f"{self._service}-ledger",
             daemon=True,
         )
@@ -141,17 +144,24 @@ class LedgerWorker:
         await self.start()
 
 
-def serve(pipe: Connection, settings: AggregationSettings, service: str) -> None:
-    """The ledger process: apply each batch the pipe brings until the pipe closes."""
+def serve(pipe: Connection, settings: AggregationSettings, service: str, holder: str) -> None:
+    """The ledger process: apply each batch the pipe brings until the pipe closes, in
+    transactions fenced by the lease of ``holder`` (the parent replica)."""
     # Ctrl-C reaches the whole process group: the parent shuts down and then closes the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(f"{service}-ledger", settings.log_level)
-    asyncio.run(_serve(pipe, settings, service))
+    asyncio.run(_serve(pipe, settings, service, holder))
 
 
-async def _serve(pipe: Connection, settings: AggregationSettings, service: str) -> None:
+async def _serve(
+    pipe: Connection, settings: AggregationSettings, service: str, holder: str
+) -> None:
     reference = load_reference(settings.reference_dir)
-    engine = make_engine(settings.database_url_for(service))
+    engine = make_engine(
+        settings.database_url_for(service),
+        pool_size=1,
+        max_overflow=0,
+    )
     sessions = make_sessionmaker(engine)
     tracked = tracking(reference, settings.aggregation_snapshot_all_unions)
     tune_garbage_collection()
@@ -165,8 +175,9 @@ async def _serve(pipe: Connection, settings: AggregationSettings, service: str) 
             try:
                 events = [SubmissionEvent._make(fields) for fields in batch]
                 async with sessions() as session, session.begin():
+                    await fence(session, service, holder, settings.lease_seconds)
                     fresh = await apply_batch(session, events, tree=reference.tree, tracked=tracked)
-            except DATABASE_UNREACHABLE as unreachable:
+            except WAIT_AND_RETRY as unreachable:
                 pipe.send(("unreachable", str(unreachable)[:500]))
             except Exception:
                 pipe.send(("failed", traceback.format_exc()[-4000:]))

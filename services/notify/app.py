@@ -21,9 +21,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await ctx.runtime.start()
-        ctx.dispatcher.start()
         yield
-        await ctx.dispatcher.stop()
         await ctx.runtime.stop()
 
     app = FastAPI(

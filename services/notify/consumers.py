@@ -30,4 +30,5 @@ def register(ctx: NotifyContext) -> None:
         apply=on_progress,
         max_batch=ctx.settings.notify_batch,
         linger=ctx.settings.notify_linger_seconds,
+        leased=True,
     )

@@ -30,11 +30,15 @@ class NotifyContext:
     def build(cls, settings: NotifySettings) -> NotifyContext:
         """Load the reference data; wire the runtime and the dispatcher."""
         reference = load_reference(settings.reference_dir)
-        runtime = Runtime(SERVICE, settings, MIGRATIONS)
+        # One writer across replicas: milestones are recorded and notices sent by the holder.
+        runtime = Runtime(SERVICE, settings, MIGRATIONS, leased=True)
+        assert runtime.lease is not None
         dispatcher = Dispatcher(
             sessions=runtime.sessions,
+            fence=runtime.lease.fence,
             settings=settings,
             reference=reference,
             wake_relay=runtime.relay.wake,
         )
+        runtime.while_active(dispatcher.start, dispatcher.stop)
         return cls(settings, reference, runtime, dispatcher)

@@ -9,6 +9,10 @@ Every ``tick`` seconds the dispatcher
 Each attempt is recorded with its outcome in one transaction (``notice_store.record_attempt``;
 the rules: ``notices``). A process killed during an attempt leaves the notice due: it is sent
 again after the restart with the same id, which receivers see as the ``Idempotency-Key``.
+
+Only the replica holding notify's lease dispatches (``shared.lease``), and each of its
+transactions is fenced: two replicas never send notices side by side. A replica that loses the
+lease cancels its attempts; their notices stay due for the new holder.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from services.notify.settings import NotifySettings
 from services.notify.store import subscriptions
 from shared.contracts.envelope import utc_now
 from shared.contracts.notification import Channel
+from shared.messaging.inbox import Fence
 from shared.reference.catalog import ReferenceData
 
 log = structlog.get_logger(__name__)
@@ -47,17 +52,19 @@ class Dispatcher:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        fence: Fence,
         settings: NotifySettings,
         reference: ReferenceData,
         wake_relay: Callable[[], None],
         tick: float = 0.25,
     ) -> None:
         self._sessions = sessions
+        self._fence = fence
         self._settings = settings
         self._reference = reference
         self._wake_relay = wake_relay
         self._tick = tick
-        self._senders = Senders(settings)
+        self._senders: Senders | None = None
         self._policy = RetryPolicy(
             max_attempts=settings.notify_max_attempts,
             base_seconds=settings.notify_retry_base_seconds,
@@ -69,6 +76,7 @@ class Dispatcher:
 
     def start(self) -> None:
         """Run in the background."""
+        self._senders = Senders(self._settings)
         self._task = asyncio.create_task(self._run(), name="notify-dispatcher")
 
     async def stop(self) -> None:
@@ -79,7 +87,10 @@ class Dispatcher:
         for task in self._in_flight.values():
             task.cancel()
         await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
-        await self._senders.close()
+        self._in_flight = {}
+        if self._senders is not None:
+            await self._senders.close()
+            self._senders = None
 
     async def _run(self) -> None:
         while True:
@@ -94,6 +105,7 @@ class Dispatcher:
         """Make notices of the queued milestones whose oldest has waited long enough."""
         ripe_before = utc_now() - timedelta(seconds=self._settings.notify_digest_seconds)
         async with self._sessions() as session, session.begin():
+            await self._fence(session)
             return await notice_store.group_queued(
                 session, ripe_before=ripe_before, digest_max=self._settings.notify_digest_max
             )
@@ -135,12 +147,15 @@ class Dispatcher:
             )
         if subscription.deleted_at is not None or not reached:
             async with self._sessions() as session, session.begin():
+                await self._fence(session)
                 await notice_store.cancel(session, notice.notification_id)
             log.info("notice_cancelled", notification_id=notice.notification_id)
             return
+        senders = self._senders
+        assert senders is not None, "attempts run only between start and stop"
         try:
             if notice.channel == Channel.WEBHOOK:
-                detail = await self._senders.webhook(
+                detail = await senders.webhook(
                     subscription.webhook_url,
                     subscription.webhook_secret,
                     notice.notification_id,
@@ -148,13 +163,14 @@ class Dispatcher:
                     reached,
                 )
             else:
-                detail = await self._senders.email(
+                detail = await senders.email(
                     list(subscription.emails), notice.notification_id, reached
                 )
             ok = True
         except SendFailed as failure:
             detail, ok = str(failure), False
         async with self._sessions() as session, session.begin():
+            await self._fence(session)
             recorded = await notice_store.record_attempt(
                 session, notice, ok=ok, detail=detail, policy=self._policy, rng=self._rng
             )

@@ -13,10 +13,16 @@ from services.submission.auth import create_client, keyring
 from services.submission.context import MIGRATIONS, SERVICE
 from services.submission.settings import SubmissionSettings
 from shared import http
+from shared.db import migrate_database
 from shared.keys_cli import ExpiresInDays, expiry, key_commands, run_on_keys
 from shared.reference.catalog import load_reference
 
-cli = typer.Typer(help="Submission service of the sáng kiến pipeline.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Submission service of the sáng kiến pipeline.",
+    no_args_is_help=True,
+    # A traceback's local variables can hold secrets read from the environment.
+    pretty_exceptions_show_locals=False,
+)
 keys = key_commands(
     description="Portal API keys.",
     database_url=lambda: SubmissionSettings().database_url_for(SERVICE),
@@ -34,9 +40,20 @@ def serve() -> None:
 
 
 @cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date, then exit (run once before starting replicas
+    that have SANGKIEN_MIGRATE_ON_START=false)."""
+    settings = SubmissionSettings()
+    migrate_database(settings.database_url_for(SERVICE), MIGRATIONS)
+    typer.echo("submission database migrated")
+
+
+@cli.command()
 def openapi() -> None:
     """Print the OpenAPI document of the HTTP API."""
-    typer.echo(json.dumps(create_app().openapi(), indent=2, ensure_ascii=False))
+    # Printing the document needs no real secret.
+    app = create_app(SubmissionSettings(development=True))
+    typer.echo(json.dumps(app.openapi(), indent=2, ensure_ascii=False))
 
 
 @keys.command("create")

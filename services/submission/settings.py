@@ -33,3 +33,7 @@ class SubmissionSettings(CommonSettings):
     verdict_linger_seconds: float = Field(
         0.05, ge=0, description="How long a micro-batch of verdicts waits to fill."
     )
+
+    def secrets(self) -> dict[str, str]:
+        """The common secrets and the author-key secret."""
+        return super().secrets() | {"SANGKIEN_AUTHOR_KEY_SECRET": self.author_key_secret}

@@ -57,6 +57,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.contracts.envelope import Message
 from shared.contracts.registry import CATALOG, ContractError
+from shared.lease import LeaseLost
 from shared.messaging.deadletters import dead_letter
 from shared.messaging.inbox import T
 from shared.messaging.topology import QueueSpec
@@ -68,6 +69,9 @@ M = TypeVar("M", bound=Message)
 
 # Errors that mean the database cannot be reached right now, not that the messages are bad.
 DATABASE_UNREACHABLE = (OperationalError, InterfaceError, OSError)
+# Errors after which the batch waits and is tried again, whole: the database is away, or this
+# replica lost its lease (it is about to stop consuming; the batch then goes back unacked).
+WAIT_AND_RETRY = (*DATABASE_UNREACHABLE, LeaseLost)
 DATABASE_PATIENCE = 300.0
 PAUSE_BEFORE_NACK = 1.0
 
@@ -337,7 +341,7 @@ class Consumer(Generic[M]):
         try:
             async for attempt in retrying(
                 "database_unavailable_retrying",
-                on=DATABASE_UNREACHABLE,
+                on=WAIT_AND_RETRY,
                 escalate_after=DATABASE_PATIENCE,
                 on_retry=lambda _: setattr(self, "_waiting_for_database", True),
                 queue=self.spec.name,

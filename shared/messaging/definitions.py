@@ -1,11 +1,14 @@
 """RabbitMQ definitions for production, generated from ``topology.py``.
 
-    python -m shared.messaging.definitions     # rewrite deploy/rabbitmq/definitions.json
+    python -m shared.messaging.definitions                # rewrite deploy/rabbitmq/definitions.json
+    python -m shared.messaging.definitions --passwords FILE --out PATH
+                                # the same with real passwords (FILE: one ``user=password`` a line)
 
 The broker loads them at boot, so the services run with ``SANGKIEN_DECLARE_TOPOLOGY=false`` and
 need no configure permission: one user per service, allowed to write to the exchanges and to read
-only its own queues. The passwords here are placeholders for a first start; change them with
-``rabbitmqctl change_password`` and in each service's ``SANGKIEN_BROKER_URL``.
+only its own queues. The file in the repository has placeholder passwords (``change-me-<user>``),
+which the services refuse outside development mode: a deployment renders its own copy with
+``--passwords`` and keeps it with its other secrets (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -13,8 +16,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
 
 from shared.messaging.topology import ALL_QUEUES, DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 from shared.settings import REPO_ROOT
@@ -22,27 +30,35 @@ from shared.settings import REPO_ROOT
 VHOST = "sangkien"
 OUT = REPO_ROOT / "deploy" / "rabbitmq" / "definitions.json"
 SERVICES = ("submission", "dedup", "aggregation", "notify")
-# Deterministic salt: the file must be reproducible for the drift test; the passwords are
-# placeholders to be changed at the first start anyway.
+USERS = (*SERVICES, "portal", "operator")
+# Deterministic salt for the placeholders: the repository's file must be reproducible for the
+# drift test. Real passwords get a random one.
 SALT = b"sk01"
 
 
-def password_hash(password: str) -> str:
+def password_hash(password: str, salt: bytes = SALT) -> str:
     """RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password))."""
-    return base64.b64encode(SALT + hashlib.sha256(SALT + password.encode()).digest()).decode()
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
-def _user(name: str) -> dict[str, Any]:
+def _user(name: str, password: str | None) -> dict[str, Any]:
     return {
         "name": name,
-        "password_hash": password_hash(f"change-me-{name}"),
+        "password_hash": (
+            password_hash(f"change-me-{name}")
+            if password is None
+            else password_hash(password, os.urandom(4))
+        ),
         "hashing_algorithm": "rabbit_password_hashing_sha256",
-        "tags": [],
+        "tags": ["administrator"] if name == "operator" else [],
     }
 
 
-def definitions() -> dict[str, Any]:
-    """Vhost, users, permissions, exchanges, queues and bindings."""
+def definitions(passwords: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Vhost, users, permissions, exchanges, queues and bindings; each user's password from
+    ``passwords`` (every user must have one), placeholders without."""
+    if passwords is not None and (missing := set(USERS) - set(passwords)):
+        raise ValueError(f"no password for {', '.join(sorted(missing))}")
     exchanges = (EVENTS_EXCHANGE.name, DEAD_LETTER_EXCHANGE.name)
     write = "^(" + "|".join(re.escape(e) for e in exchanges) + ")$"
     queues: list[dict[str, Any]] = []
@@ -105,8 +121,7 @@ def definitions() -> dict[str, Any]:
     permissions.append(
         {"user": "operator", "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"}
     )
-    users = [_user(name) for name in (*SERVICES, "portal", "operator")]
-    users[-1]["tags"] = ["administrator"]
+    users = [_user(name, passwords[name] if passwords else None) for name in USERS]
     return {
         "vhosts": [{"name": VHOST}],
         "users": users,
@@ -136,12 +151,36 @@ def definitions() -> dict[str, Any]:
     }
 
 
-def render() -> str:
+def render(passwords: Mapping[str, str] | None = None) -> str:
     """The definitions file's text."""
-    return json.dumps(definitions(), indent=2, sort_keys=True) + "\n"
+    return json.dumps(definitions(passwords), indent=2, sort_keys=True) + "\n"
+
+
+def read_passwords(path: Path) -> dict[str, str]:
+    """``user=password`` lines (blank lines and ``#`` comments skipped)."""
+    found: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            user, separator, password = line.partition("=")
+            if not separator or not password:
+                raise ValueError(f"{path}:{number}: expected user=password")
+            found[user.strip()] = password.strip()
+    return found
+
+
+def main(
+    passwords: Annotated[
+        Path | None, typer.Option(help="File of user=password lines: render real passwords.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the definitions.")] = OUT,
+) -> None:
+    """Write the broker definitions (placeholder passwords unless --passwords is given)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(read_passwords(passwords) if passwords else None), encoding="utf-8")
+    if passwords is not None:
+        out.chmod(0o600)
+    typer.echo(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUT}")
+    typer.run(main)

@@ -23,6 +23,8 @@ class Identified(Protocol):
 T = TypeVar("T", bound=Identified)
 # Applies messages (none applied before) in the caller's transaction.
 Apply = Callable[[AsyncSession, Sequence[T]], Awaitable[object]]
+# First statement of a transaction that only the lease holder may commit (``shared.lease``).
+Fence = Callable[[AsyncSession], Awaitable[None]]
 
 
 async def apply_new(
@@ -30,10 +32,14 @@ async def apply_new(
     consumer: str,
     messages: Sequence[T],
     apply: Apply[T],
+    fence: Fence | None = None,
 ) -> int:
     """Apply the messages ``consumer`` has not applied before, once each (the first of a repeated
-    id), and record them in the inbox, all in one transaction; returns how many were new."""
+    id), and record them in the inbox, all in one transaction (opened by ``fence`` when given,
+    before the inbox is read); returns how many were new."""
     async with sessions() as session, session.begin():
+        if fence is not None:
+            await fence(session)
         fresh = await _unapplied(session, consumer, messages)
         if fresh:
             await apply(session, fresh)

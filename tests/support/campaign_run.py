@@ -7,11 +7,11 @@ import csv
 import io
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -32,6 +32,7 @@ from tests.support.expected import (
 )
 from tests.support.publish import queue_depths
 from tests.support.receivers import WebhookReceiver
+from tests.support.replicas import failover_client
 
 # Near copies scoring under this may be missed: the threshold (0.5) plus the error of the
 # MinHash estimate that decides which pairs LSH puts forward.
@@ -45,11 +46,25 @@ FAST = {
 }
 
 
+class Services(Protocol):
+    """The four services as processes: ``Pipeline``, or ``ReplicatedPipeline``."""
+
+    def start(self) -> None: ...
+    def stop(self) -> object: ...
+    async def wait_ready(self, timeout: float = ...) -> None: ...
+    def base_urls(self, name: str) -> list[str]: ...
+    def database_env(self, name: str) -> dict[str, str]: ...
+
+
+# Builds the services of a run: its folder and the settings every service gets.
+StartServices = Callable[[Path, dict[str, str]], Services]
+
+
 @dataclass
 class CampaignRun:
     """The services, the campaign they are fed, what it must produce, and a webhook receiver."""
 
-    pipeline: Pipeline
+    pipeline: Any
     filed: list[Filed]
     expected: Campaign
     reference: ReferenceData
@@ -62,8 +77,8 @@ class CampaignRun:
     checked: dict[str, int] = field(default_factory=dict)
 
     def client(self, service: str) -> httpx.AsyncClient:
-        """An HTTP client of one service."""
-        return httpx.AsyncClient(base_url=self.pipeline[service].base_url, timeout=30)
+        """An HTTP client of one service (of whichever of its replicas answers)."""
+        return failover_client(self.pipeline.base_urls(service))
 
     async def national(self) -> dict[str, int]:
         """The national whole-program figures (empty while aggregation does not answer)."""
@@ -238,10 +253,18 @@ class CampaignRun:
 
 @asynccontextmanager
 async def campaign_run(
-    broker_url: str, folder: Path, count: int, seed: int
+    broker_url: str,
+    folder: Path,
+    count: int,
+    seed: int,
+    services: StartServices | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[CampaignRun]:
     """Start the four services on a reference whose targets and national milestones this
-    campaign reaches, subscribe a webhook receiver to every milestone, yield the run."""
+    campaign reaches, subscribe a webhook receiver to every milestone, yield the run.
+
+    ``services`` starts them (default: one process each on ``broker_url``, SQLite);
+    ``broker_url`` is what the dead-letter check reads with. ``env`` adds settings."""
     filed = list(campaign(repository_reference(), count, seed=seed))
     expected = expected_campaign(filed, repository_reference())
     targets = small_targets(expected, repository_reference(), unions=3)
@@ -249,8 +272,9 @@ async def campaign_run(
     reference = load_reference(folder / "reference")
     run_dir = folder / "run"
     run_dir.mkdir()
-    pipeline = Pipeline(
-        broker_url, run_dir, {**FAST, "SANGKIEN_REFERENCE_DIR": str(folder / "reference")}
+    settings = {**FAST, **(env or {}), "SANGKIEN_REFERENCE_DIR": str(folder / "reference")}
+    pipeline = (services or (lambda where, extra: Pipeline(broker_url, where, extra)))(
+        run_dir, settings
     )
     pipeline.start()
     try:
@@ -261,7 +285,7 @@ async def campaign_run(
         )
         secret = secrets.token_hex(16)
         async with WebhookReceiver(secret) as receiver:
-            async with httpx.AsyncClient(base_url=pipeline["notify"].base_url) as client:
+            async with failover_client(pipeline.base_urls("notify")) as client:
                 subscribed = await client.post(
                     "/v1/subscriptions",
                     json={

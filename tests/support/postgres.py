@@ -15,10 +15,12 @@ BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 class PrivatePostgres:
-    """initdb + pg_ctl in a temporary folder, on loopback, trust authentication."""
+    """initdb + pg_ctl in a temporary folder, on loopback: trust authentication, or with
+    ``password`` scram-sha-256 over TCP (superuser ``test`` with that password) as production."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, password: str | None = None) -> None:
         self.port = port
+        self.password = password
         self.folder = Path(tempfile.mkdtemp(prefix="sangkien-pg-"))
         self.data = self.folder / "data"
 
@@ -31,8 +33,37 @@ class PrivatePostgres:
 
     def start(self) -> None:
         """Create the cluster and start it; returns once it accepts connections."""
-        self._run(BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "test")
+        if self.password is None:
+            self._run(BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "test")
+        else:
+            secret = self.folder / "superuser.pw"
+            secret.write_text(self.password)
+            self._run(
+                BIN / "initdb",
+                "-D",
+                self.data,
+                "-U",
+                "test",
+                "--pwfile",
+                secret,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            )
         self.resume()
+
+    def psql(self, script: Path, **variables: str) -> None:
+        """Run an SQL script as the superuser with psql variables (``-v name=value``)."""
+        command: list[str | Path] = [BIN / "psql", "-h", "127.0.0.1", "-p", str(self.port)]
+        command += ["-U", "test", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-f", script]
+        for name, value in variables.items():
+            command += ["-v", f"{name}={value}"]
+        subprocess.run(
+            [str(part) for part in command],
+            check=True,
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "PGPASSWORD": self.password or ""},
+        )
 
     def pause(self) -> None:
         """Stop the server, keeping its data (an outage)."""
