@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
@@ -29,6 +30,7 @@ HTTP_REQUESTS = Counter(
 )
 HTTP_SECONDS = Histogram("sangkien_http_request_seconds", "HTTP request time by route.", ["route"])
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+RETRY_AFTER_SECONDS = 5
 
 
 def error_body(field: str, code: str, message: str) -> dict[str, Any]:
@@ -155,10 +157,20 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"errors": reasons}, status_code=422)
 
 
+async def _database_unreachable(_request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After: the request was fine, the database is away for now (a restart, a
+    failover). Nothing was stored; the same request, sent again, is safe (idempotency keys)."""
+    log.warning("database_unreachable_answered_503", error=type(exc).__name__)
+    body = error_body("", "database_unavailable", "The database cannot be reached; retry later.")
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def install(app: FastAPI, runtime: Runtime, *, max_body_bytes: int) -> None:
     """Add the body guard, the error format, request metrics and the operational endpoints."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
+    for unreachable in (OperationalError, InterfaceError, ConnectionError):
+        app.add_exception_handler(unreachable, _database_unreachable)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Any) -> Response:

@@ -42,3 +42,20 @@ async def test_command_sent_while_the_database_is_down_is_applied_after(
         lambda: rabbit.queue_depths(broker_url), lambda d: d[queue] == 0, 30, "the command acked"
     )
     assert depths[f"{queue}.dlq"] == 0
+
+
+async def test_a_submission_sent_while_the_database_is_down_is_answered_503_retry_later(
+    submission: RunningSubmission, postgres: PrivatePostgres
+) -> None:
+    headers = {**await submission.new_key("vn"), "Idempotency-Key": "k"}
+    filed = draft()
+    postgres.pause()
+    try:
+        answer = await submission.http.post("/v1/submissions", json=filed, headers=headers)
+    finally:
+        postgres.resume()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json()["errors"][0]["code"] == "database_unavailable"
+    again = await submission.http.post("/v1/submissions", json=filed, headers=headers)
+    assert again.status_code == 201, again.text

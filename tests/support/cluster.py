@@ -211,17 +211,20 @@ class RabbitCluster:
 
 
 def active_consumers(cluster: RabbitCluster, queue: str, node: int = 0) -> list[str]:
-    """Connection names of the consumers the broker delivers ``queue``'s messages to (with
-    single active consumer, the one active), from the management API as operator."""
-    port = cluster.nodes[node].management_port
-    answer = httpx.get(
-        f"http://127.0.0.1:{port}/api/queues/{VHOST}/{queue}",
-        auth=("operator", cluster.passwords["operator"]),
-        timeout=10,
-    )
-    answer.raise_for_status()
+    """Client-given connection names of the consumers the broker delivers ``queue``'s messages
+    to (with single active consumer, the active one), from the management API as operator."""
+    api = f"http://127.0.0.1:{cluster.nodes[node].management_port}/api"
+    auth = ("operator", cluster.passwords["operator"])
+    found = httpx.get(f"{api}/queues/{VHOST}/{queue}", auth=auth, timeout=10)
+    found.raise_for_status()
+    connections = httpx.get(f"{api}/connections", auth=auth, timeout=10)
+    connections.raise_for_status()
+    named = {
+        c["name"]: c.get("client_properties", {}).get("connection_name", "")
+        for c in connections.json()
+    }
     return [
-        str(consumer["channel_details"]["connection_name"])
-        for consumer in answer.json().get("consumer_details", [])
+        str(named.get(consumer["channel_details"]["connection_name"], ""))
+        for consumer in found.json().get("consumer_details", [])
         if consumer.get("active", True)
     ]
