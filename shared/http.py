@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 
 from shared.keys import Keyring
-from shared.observability import configure_logging, correlation
+from shared.observability import READINESS, READINESS_CHECKS, configure_logging, correlation
 from shared.runtime import READY, Runtime
 from shared.settings import CommonSettings
 from shared.supervision import EXIT_CONSUMER_STOPPED, exit_soon, stop_with
@@ -196,14 +196,24 @@ def operational_router(runtime: Runtime) -> APIRouter:
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": runtime.service}
 
-    @router.get("/ready")
-    async def ready() -> JSONResponse:
+    async def readiness() -> tuple[bool, dict[str, str]]:
+        """The checks, whether all pass, and the same as metrics (each scrape asks afresh)."""
         checks = await runtime.readiness()
         ready = all(state in READY for state in checks.values())
+        READINESS.set(int(ready))
+        READINESS_CHECKS.clear()  # a standby has fewer checks than an active replica
+        for check, state in checks.items():
+            READINESS_CHECKS.labels(check=check).set(int(state in READY))
+        return ready, checks
+
+    @router.get("/ready")
+    async def ready() -> JSONResponse:
+        ready, checks = await readiness()
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:
+        await readiness()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -115,3 +115,11 @@ OUTBOX_LAG = Gauge(
     "sangkien_outbox_lag_seconds",
     "Age of the oldest event in the relay's last round: how far publishing trails the commits.",
 )
+READINESS = Gauge(
+    "sangkien_ready", "1 while the process is ready (what /ready answers 200 for), else 0."
+)
+READINESS_CHECKS = Gauge(
+    "sangkien_ready_check",
+    "Each readiness check of /ready (database, broker, lease, queue …): 1 when it passes.",
+    ["check"],
+)

@@ -7,7 +7,8 @@ database per service, created by ``deploy/postgres/init.sql``, migrated by each 
 simulated campaign: the active replica of each service is killed with SIGKILL, the broker node
 leading the most quorum queues is stopped and brought back, PostgreSQL is restarted. At the end
 every count is exact, every milestone reached the subscriber once, nothing is dead-lettered and
-every consumer is back.
+every consumer is back. Throughout, Prometheus and Alertmanager run with the deployment's files:
+every dashboard panel's query returns data, and an alert fires while a replica is down.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from shared.polling import poll
 from shared.settings import REPO_ROOT
 from tests.support.campaign_run import CampaignRun, campaign_run
 from tests.support.cluster import RabbitCluster, active_consumers
+from tests.support.monitoring import Monitoring, dashboard_queries
 from tests.support.postgres import PrivatePostgres
 from tests.support.replicas import ReplicatedPipeline
 
@@ -255,34 +257,82 @@ async def test_the_production_shape_loses_nothing_when_replicas_nodes_and_the_da
     async with campaign_run(
         cluster.url("operator"), tmp_path, COUNT, seed=17, services=replicated
     ) as run:
-        faults = Faults(run, cluster, postgres)
-        async with run.client("submission") as client:
-            sending = asyncio.create_task(
-                send_http(
-                    client, run.portal_key, run.filed, rate=RATE, concurrency=2, retry_for=300
-                )
-            )
-            await asyncio.wait_for(faults.all(), timeout=1200)
-            faults.seconds["campaign still being sent when the faults ended"] = float(
-                not sending.done()
-            )
-            outcomes = await sending
-        assert outcomes["created"] + outcomes["replayed"] == COUNT
-        assert set(outcomes) <= {"created", "replayed"}
-        await run.pipeline.wait_ready(timeout=180)
-        await run.wait_counted(timeout=600)
-        await run.adopt_verdicts(timeout=300)
-        await run.check_figures()
-        await run.check_milestones(timeout=300)
-        await run.check_dead_letters_empty()
-        # A webhook is at least once on the wire: only an attempt cut short by the SIGKILL of
-        # notify's active replica may be sent again (same Idempotency-Key).
-        sent = Counter(r.idempotency_key for r in run.receiver.accepted)
-        assert sum(n - 1 for n in sent.values()) <= 1, sent.most_common(3)
-        for spec in ALL_QUEUES:
-            if spec.name.split(".")[0] in SERVICES:
-                consumers = await asyncio.to_thread(active_consumers, cluster, spec.name)
-                assert consumers, f"nobody consumes {spec.name}"
+        monitoring = Monitoring(tmp_path / "monitoring", scrape_targets(cluster, run.pipeline))
+        await monitoring.start()
+        try:
+            faults = Faults(run, cluster, postgres)
+            await campaign_under_faults(run, faults)
+            await dashboards_and_alerts(run.pipeline, monitoring, faults)
+        finally:
+            monitoring.stop()
     faults.seconds["whole run"] = time.monotonic() - started
     report = "\n".join(f"  {name}: {value:.1f}" for name, value in faults.seconds.items())
     print(f"\nproduction shape, {COUNT} submissions:\n{report}\n{run.checked}")
+
+
+def scrape_targets(cluster: RabbitCluster, pipeline: ReplicatedPipeline) -> dict[str, list[str]]:
+    """What each scrape job of deploy/prometheus/prometheus.yml finds here."""
+    nodes = [f"127.0.0.1:{node.prometheus_port}" for node in cluster.nodes]
+    return {
+        "rabbitmq": nodes,
+        "rabbitmq-queues": nodes,
+        **{s: [f"127.0.0.1:{r.port}" for r in pipeline.replicas[s]] for s in SERVICES},
+    }
+
+
+async def campaign_under_faults(run: CampaignRun, faults: Faults) -> None:
+    """Send the campaign while the faults happen; check everything came out right."""
+    async with run.client("submission") as client:
+        sending = asyncio.create_task(
+            send_http(client, run.portal_key, run.filed, rate=RATE, concurrency=2, retry_for=300)
+        )
+        await asyncio.wait_for(faults.all(), timeout=1200)
+        faults.seconds["campaign still being sent when the faults ended"] = float(
+            not sending.done()
+        )
+        outcomes = await sending
+    assert outcomes["created"] + outcomes["replayed"] == COUNT
+    assert set(outcomes) <= {"created", "replayed"}
+    await run.pipeline.wait_ready(timeout=180)
+    await run.wait_counted(timeout=600)
+    await run.adopt_verdicts(timeout=300)
+    await run.check_figures()
+    await run.check_milestones(timeout=300)
+    await run.check_dead_letters_empty()
+    # A webhook is at least once on the wire: only an attempt cut short by the SIGKILL of
+    # notify's active replica may be sent again (same Idempotency-Key).
+    sent = Counter(r.idempotency_key for r in run.receiver.accepted)
+    assert sum(n - 1 for n in sent.values()) <= 1, sent.most_common(3)
+    for spec in ALL_QUEUES:
+        if spec.name.split(".")[0] in SERVICES:
+            consumers = await asyncio.to_thread(active_consumers, faults.cluster, spec.name)
+            assert consumers, f"nobody consumes {spec.name}"
+
+
+async def dashboards_and_alerts(
+    pipeline: ReplicatedPipeline, monitoring: Monitoring, faults: Faults
+) -> None:
+    """Every dashboard panel shows data; a replica killed raises ReplicaDown at Alertmanager."""
+    empty = [
+        title for title, expr in dashboard_queries().items() if not await monitoring.query(expr)
+    ]
+    assert not empty, f"panels without data: {empty}"
+    victim = pipeline.replicas["submission"][1]
+    address = f"127.0.0.1:{victim.port}"
+    started = time.monotonic()
+    victim.kill()
+    try:
+        alerts = await poll(
+            lambda: monitoring.firing("ReplicaDown"),
+            lambda found: any(a["instance"] == address for a in found),
+            300,
+            "ReplicaDown at Alertmanager",
+        )
+    finally:
+        victim.start()
+    alert = next(a for a in alerts if a["instance"] == address)
+    assert (alert["service"], alert["severity"]) == ("submission", "warning")
+    faults.seconds["monitoring: ReplicaDown at Alertmanager after the kill"] = (
+        time.monotonic() - started
+    )
+    await victim.wait_ready(timeout=180)
