@@ -4,6 +4,13 @@ Rows are read in keyset-paged chunks (by union path, then filing time), each in 
 session, so neither the database nor this process ever holds the whole export: CSV goes out to the
 client chunk by chunk; XLSX is written by xlsxwriter in constant-memory mode to a temporary file
 (a zip needs its directory at the end) in a worker thread, then streamed from that file.
+
+Every text a submitter typed is written as text, never as something a spreadsheet acts on: in
+XLSX as a string cell (xlsxwriter would otherwise turn "=…" into a formula and "http://…" into a
+live link); in CSV with a leading apostrophe when it begins like a formula (``= + - @``, tab or
+carriage return), as OWASP advises, since spreadsheets evaluate such cells on opening. An XLSX
+sheet holds at most 1,048,575 rows under its header: a larger export continues on further
+sheets ("Hà Nội (2)", …) rather than losing rows.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from shared.reference.unions import UnionTree
 
 CHUNK_ROWS = 2000
 PATH_SEPARATOR = " › "
+XLSX_MAX_ROWS = 1_048_575  # data rows per sheet: Excel's 1,048,576 rows, less the header
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Column = tuple[str, Callable[[sa.Row], Any]]
 
@@ -129,8 +138,14 @@ async def export_chunks(
         last = (end.union_path, end.created_at, end.id)
 
 
-def _text(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else value
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: dates as ISO text, text that a spreadsheet would evaluate
+    neutralised with a leading apostrophe."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 async def csv_stream(
@@ -144,45 +159,80 @@ async def csv_stream(
     async for chunk in chunks:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([[_text(v) for v in row] for row in chunk])
+        writer.writerows([[csv_cell(v) for v in row] for row in chunk])
         yield buffer.getvalue().encode()
 
 
-class _Sheet:
-    """One worksheet written row by row in constant memory."""
+class _Workbook:
+    """An export's sheets, written row by row in constant memory, a new sheet when one is full."""
 
-    def __init__(self, path: Path, title: str, header: list[str]) -> None:
-        self.book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-        self.sheet = self.book.add_worksheet(title[:31])
+    def __init__(self, path: Path, title: str, header: list[str], max_rows: int) -> None:
+        # Belt and braces: no string is ever read as a formula, a link or a number.
+        options = {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        }
+        self.book = xlsxwriter.Workbook(str(path), options)
+        self.title = title
+        self.header = header
+        self.max_rows = max_rows
         self.date_format = self.book.add_format({"num_format": "yyyy-mm-dd"})
         self.time_format = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        self.sheet.write_row(0, 0, header, self.book.add_format({"bold": True}))
+        self.bold = self.book.add_format({"bold": True})
+        self.rows = 0
+        self.sheets = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        self.sheets += 1
+        suffix = f" ({self.sheets})" if self.sheets > 1 else ""
+        # Excel limits a sheet's name to 31 characters.
+        self.sheet = self.book.add_worksheet(self.title[: 31 - len(suffix)] + suffix)
+        self.sheet.write_row(0, 0, self.header, self.bold)
         self.sheet.freeze_panes(1, 0)
         self.next_row = 1
 
     def write(self, chunk: list[list[Any]]) -> None:
         for row in chunk:
+            if self.next_row > self.max_rows:
+                self._new_sheet()
             for col, value in enumerate(row):
-                if isinstance(value, datetime):
-                    # Excel has no time zones: a report reads Vietnamese local time.
-                    local = value.astimezone(LOCAL_ZONE).replace(tzinfo=None)
-                    self.sheet.write_datetime(self.next_row, col, local, self.time_format)
-                elif isinstance(value, date):
-                    self.sheet.write_datetime(self.next_row, col, value, self.date_format)
-                else:
-                    self.sheet.write(self.next_row, col, value)
+                self._cell(col, value)
             self.next_row += 1
+            self.rows += 1
+
+    def _cell(self, col: int, value: Any) -> None:
+        at = (self.next_row, col)
+        if value is None:
+            return
+        if isinstance(value, datetime):
+            # Excel has no time zones: a report reads Vietnamese local time.
+            local = value.astimezone(LOCAL_ZONE).replace(tzinfo=None)
+            self.sheet.write_datetime(*at, local, self.time_format)
+        elif isinstance(value, date):
+            self.sheet.write_datetime(*at, value, self.date_format)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            self.sheet.write_number(*at, value)
+        else:
+            self.sheet.write_string(*at, str(value))
 
 
 async def write_xlsx(
-    chunks: AsyncIterator[list[list[Any]]], header: list[str], path: Path, title: str
+    chunks: AsyncIterator[list[list[Any]]],
+    header: list[str],
+    path: Path,
+    title: str,
+    max_rows: int = XLSX_MAX_ROWS,
 ) -> int:
-    """Write the export to ``path`` as XLSX, off the event loop; returns the number of rows."""
-    sheet = await asyncio.to_thread(_Sheet, path, title, header)
+    """Write the export to ``path`` as XLSX (further sheets past ``max_rows`` rows each), off
+    the event loop; returns the number of rows."""
+    book = await asyncio.to_thread(_Workbook, path, title, header, max_rows)
     async for chunk in chunks:
-        await asyncio.to_thread(sheet.write, chunk)
-    await asyncio.to_thread(sheet.book.close)
-    return sheet.next_row - 1
+        await asyncio.to_thread(book.write, chunk)
+    await asyncio.to_thread(book.book.close)
+    return book.rows
 
 
 async def file_stream(path: Path, block: int = 1 << 16) -> AsyncIterator[bytes]:

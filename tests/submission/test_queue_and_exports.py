@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+import zipfile
 
 import openpyxl
 import pytest
@@ -144,3 +145,41 @@ async def test_exports_page_through_the_database_in_chunks(submission: RunningSu
     column = headers(scope).index("submission_id")
     exported = [row[column] for chunk in chunks for row in chunk]
     assert sorted(exported) == sorted(filed) and len(set(exported)) == len(filed)
+
+
+FORMULA_TITLE = '=HYPERLINK("http://evil.example/x","Bấm vào đây")'
+
+
+async def test_exported_text_is_text_never_a_formula_or_a_link(
+    submission: RunningSubmission,
+) -> None:
+    headers = await submission.new_key("vn")
+    filed = draft(
+        title=FORMULA_TITLE,
+        author={**draft()["author"], "name": "@SUM(A1:A9) Nguyễn"},
+        recognition={**draft()["recognition"], "decision_number": "-1+1/QĐ http://x.example"},
+    )
+    answer = await submission.http.post(
+        "/v1/submissions", json=filed, headers={**headers, "Idempotency-Key": "formula"}
+    )
+    assert answer.status_code == 201, answer.text
+    export = {"union": "vn"}
+    text = await submission.http.get("/v1/exports/submissions", params=export, headers=headers)
+    row = next(csv.DictReader(io.StringIO(text.content.decode("utf-8-sig"))))
+    assert row["title"] == "'" + FORMULA_TITLE
+    assert row["author_name"] == "'@SUM(A1:A9) Nguyễn"
+    assert row["decision_number"] == "'-1+1/QĐ http://x.example"
+    assert row["benefit_vnd"] == "120000000"  # numbers stay numbers
+
+    book = await submission.http.get(
+        "/v1/exports/submissions", params={**export, "format": "xlsx"}, headers=headers
+    )
+    parts = zipfile.ZipFile(io.BytesIO(book.content))
+    sheet_xml = parts.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "hyperlink" not in sheet_xml
+    assert not [name for name in parts.namelist() if "_rels/sheet" in name]
+    cells = openpyxl.load_workbook(io.BytesIO(book.content)).active
+    assert cells is not None
+    titles = [c for c in cells[1] if c.value == "title"]
+    title = cells.cell(row=2, column=titles[0].column)
+    assert (title.value, title.data_type) == (FORMULA_TITLE, "s")
