@@ -47,7 +47,8 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
     """An async engine: on PostgreSQL with a pool of ``pool_size`` (+ ``max_overflow``)
-    connections; SQLite gets one connection in WAL mode.
+    connections; SQLite gets one connection in WAL mode. Its errors never show the statement's
+    parameters (contact details, member ids): an error's text ends up in logs.
 
     SQLite admits one writer at a time and makes the others wait by sleeping in its busy handler
     (up to 100 ms a turn): with a pool, concurrent requests spend their time asleep. One
@@ -55,7 +56,12 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> Async
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+            url,
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -74,7 +80,11 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> Async
 
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        hide_parameters=True,
     )
 
 

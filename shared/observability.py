@@ -57,12 +57,13 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Tracebacks become text first, so that they are redacted like the rest.
+        structlog.processors.format_exc_info,
         redact_contact_details,
     ]
     structlog.configure(
         processors=[
             *shared_processors,
-            structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

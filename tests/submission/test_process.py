@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -180,3 +181,46 @@ async def test_logs_are_json_with_correlation_ids_and_no_contact_details(
     for text in (logs, published):
         assert HANOI_PHONE not in text and HANOI_EMAIL not in text
         assert "0912345678" not in text.replace(" ", "")
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_database_error_about_a_submission_logs_no_contact_details(
+    service: ServiceFactory, broker_url: str, database_url: str
+) -> None:
+    """The database refuses the insert (here a trigger, as a constraint or a full disk would),
+    of a submission over HTTP and of a command over AMQP: each error is logged with its
+    traceback, and neither the statement's parameters nor the contact details they hold appear
+    anywhere in the log."""
+    headers = api_key(database_url, "ldld-ha-noi")
+    process = service()
+    await process.wait_ready()
+    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(
+            """
+            CREATE FUNCTION refuse() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse BEFORE INSERT ON submissions
+            FOR EACH ROW EXECUTE FUNCTION refuse();
+            """
+        )
+    finally:
+        await connection.close()
+    async with httpx.AsyncClient(base_url=process.base_url, timeout=10) as client:
+        answer = await client.post(
+            "/v1/submissions", json=draft(), headers={**headers, "Idempotency-Key": "refused"}
+        )
+    assert answer.status_code == 500
+    await publish_raw(
+        broker_url,
+        "submission.submit.v1",
+        submit_command("cmd-refused", draft()),
+        message_id="cmd-refused",
+    )
+    logs = await poll(
+        process.logs, lambda text: "message_failed_will_retry" in text, 30, "the consumer's error"
+    )
+    for personal in (HANOI_PHONE, HANOI_EMAIL, draft()["author"]["member_id"]):
+        assert personal not in logs
+    assert "0912345678" not in logs.replace(" ", "")
+    assert "Traceback (most recent call last)" in logs  # readable, not a repr of exc_info
