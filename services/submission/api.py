@@ -18,6 +18,7 @@ from services.submission.schemas import BatchRequest, BatchResponse, ItemResult,
 from shared.contracts.envelope import utc_now
 from shared.contracts.submission import FieldError, SubmissionDraft, field_errors
 from shared.http import ApiError
+from shared.text import NO_CONTROL_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["submissions"])
 
@@ -65,7 +66,10 @@ async def create_submission(
     response: Response,
     ctx: Ctx,
     who: Client,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)],
+    idempotency_key: Annotated[
+        str,
+        Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=NO_CONTROL_PATTERN),
+    ],
     correlation_id: Annotated[str | None, Header(alias="X-Correlation-Id", max_length=100)] = None,
 ) -> SubmissionView:
     """File one initiative. The same key and body give the same answer; another body is a 409."""

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from shared.contracts.submission import FieldError
+from shared.text import NO_CONTROL_PATTERN
 
 
 class Screening(BaseModel):
@@ -79,7 +80,12 @@ class SubmissionView(BaseModel):
 class BatchItem(BaseModel):
     """One submission of a batch under its own idempotency key."""
 
-    client_key: str = Field(min_length=1, max_length=200)
+    client_key: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NO_CONTROL_PATTERN,
+        description="The item's idempotency key: any text without control characters.",
+    )
     submission: dict[str, object] = Field(
         description="A submission as POST /v1/submissions takes it."
     )

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from shared.contracts.submission import FieldError, RecognitionKind, SubmissionDraft
 from shared.reference.calendar import Phase, local_date
 from shared.reference.catalog import ReferenceData
+from shared.text import CONTROL, without_format
 
 TEXT_LIMITS = {
     "title": (5, 300),
@@ -23,14 +24,16 @@ DECISION_KINDS = {RecognitionKind.RECOGNITION_DECISION, RecognitionKind.COMMENDA
 _SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LINE_EDGES = re.compile(r" ?\n ?")  # spaces folded first: a line's ends hold one at most
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # newlines are text's own
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,15}$")
 
 
 def normalise_text(text: str) -> str:
-    """NFC, no control characters, runs of spaces folded, at most one blank line, trimmed."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    """NFC, no control or format characters (``shared.text``), runs of spaces folded, at most
+    one blank line, trimmed."""
+    text = without_format(unicodedata.normalize("NFC", text))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _SPACES.sub(" ", _CONTROL.sub(" ", text))
     return _BLANK_LINES.sub("\n\n", _LINE_EDGES.sub("\n", text)).strip()
 
@@ -73,26 +76,41 @@ def _check_text(draft: SubmissionDraft, errors: list[FieldError]) -> dict[str, s
     return cleaned
 
 
+def clean_field(value: str | None, field: str, errors: list[FieldError]) -> str | None:
+    """A one-line field (an id, a number, an address): NFC, format characters dropped, trimmed;
+    a control character in it (a NUL byte, say) is refused."""
+    if value is None:
+        return None
+    cleaned = without_format(unicodedata.normalize("NFC", value)).strip()
+    if CONTROL.search(cleaned):
+        errors.append(
+            FieldError(field=field, code="control_characters", message="holds control characters")
+        )
+    return cleaned or None
+
+
 def _check_author(draft: SubmissionDraft, errors: list[FieldError]) -> dict[str, str | None]:
     author = draft.author
     name = normalise_text(author.name)
     if not name:
         errors.append(FieldError(field="author.name", code="missing", message="is required"))
-    if author.email is not None and not _EMAIL.match(author.email.strip()):
+    email = clean_field(author.email, "author.email", errors)
+    phone = clean_field(author.phone, "author.phone", errors)
+    if email is not None and not _EMAIL.match(email):
         errors.append(
             FieldError(
                 field="author.email", code="invalid_email", message="is not an e-mail address"
             )
         )
-    if author.phone is not None and not _PHONE.match(author.phone.strip()):
+    if phone is not None and not _PHONE.match(phone):
         errors.append(
             FieldError(field="author.phone", code="invalid_phone", message="is not a phone number")
         )
     return {
         "name": name,
-        "email": author.email.strip() if author.email else None,
-        "phone": author.phone.strip() if author.phone else None,
-        "member_id": author.member_id.strip() if author.member_id else None,
+        "email": email,
+        "phone": phone,
+        "member_id": clean_field(author.member_id, "author.member_id", errors),
     }
 
 
@@ -145,8 +163,11 @@ def validate_draft(
             )
         )
     recognition = draft.recognition
+    decision_number = clean_field(
+        recognition.decision_number, "recognition.decision_number", errors
+    )
     if recognition.kind in DECISION_KINDS:
-        if not (recognition.decision_number or "").strip():
+        if not decision_number:
             errors.append(
                 FieldError(
                     field="recognition.decision_number",
@@ -174,5 +195,11 @@ def validate_draft(
     author = _check_author(draft, errors)
     if errors or union is None or phase is None:
         return errors
-    cleaned = draft.model_copy(update={**texts, "author": draft.author.model_copy(update=author)})
+    cleaned = draft.model_copy(
+        update={
+            **texts,
+            "author": draft.author.model_copy(update=author),
+            "recognition": recognition.model_copy(update={"decision_number": decision_number}),
+        }
+    )
     return AcceptedDraft(cleaned, reference.tree.path(union.code), phase, day)

@@ -8,6 +8,8 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.text import NO_CONTROL_PATTERN
+
 # Namespace for message ids derived from their cause: a re-published message keeps its id.
 MESSAGE_ID_NAMESPACE = uuid.UUID("4f5c3c0e-7d0b-4a55-9b1e-0d6f6b1f2a10")
 
@@ -32,10 +34,16 @@ class Message(BaseModel):
     MINOR: ClassVar[int] = 0
 
     message_id: str = Field(
-        min_length=1, max_length=100, description="Stable id: a redelivery or re-publish keeps it."
+        min_length=1,
+        max_length=100,
+        pattern=NO_CONTROL_PATTERN,
+        description="Stable id: a redelivery or re-publish keeps it. No control characters.",
     )
     correlation_id: str = Field(
-        min_length=1, max_length=100, description="Follows one submission through every service."
+        min_length=1,
+        max_length=100,
+        pattern=NO_CONTROL_PATTERN,
+        description="Follows one submission through every service. No control characters.",
     )
     occurred_at: AwareDatetime = Field(description="When the producer created the message.")
 

@@ -63,6 +63,7 @@ from shared.messaging.inbox import T
 from shared.messaging.topology import QueueSpec
 from shared.observability import HANDLER_SECONDS, MESSAGES_CONSUMED
 from shared.retrying import retrying
+from shared.text import CONTROL
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
@@ -300,11 +301,14 @@ class Consumer(Generic[M]):
 
     def _answerable(self, parsed: Parsed[M]) -> bool:
         # A body that is not even JSON is a broken publisher: operators see it in the DLQ.
+        # An answer carries the command's id: one that could not be stored goes to the DLQ.
+        message_id = parsed.delivery.message_id or ""
         return (
             self._answer is not None
             and parsed.error is not None
             and parsed.error.code != "malformed_json"
-            and bool(parsed.delivery.message_id)
+            and bool(message_id)
+            and not CONTROL.search(message_id)
         )
 
     @staticmethod

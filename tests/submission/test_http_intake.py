@@ -55,3 +55,29 @@ async def test_same_key_same_body_gives_one_submission(submission: RunningSubmis
     )
     assert other.status_code == 409
     assert other.json()["errors"][0]["code"] == "key_reused"
+
+
+async def test_text_that_cannot_be_stored_is_refused_and_invisible_text_is_dropped(
+    submission: RunningSubmission,
+) -> None:
+    """On SQLite and PostgreSQL (which cannot store a NUL at all): nothing reaches the database
+    that should not, and every refusal names its field."""
+    headers = await submission.new_key("vn")
+    nul_member = draft(author={**draft()["author"], "member_id": "HN\x00000123"})
+    refused = await submission.http.post(
+        "/v1/submissions", json=nul_member, headers={**headers, "Idempotency-Key": "nul"}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "author.member_id"
+    bad_key = await submission.http.post(
+        "/v1/submissions/batch",
+        json={"items": [{"client_key": "k\x00", "submission": draft()}]},
+        headers=headers,
+    )
+    assert bad_key.status_code == 422 and "client_key" in bad_key.text
+    hidden = draft(title="Cải\u200b tiến\u2060 quy trình kiểm\ufeff tra chất lượng")
+    filed = await submission.http.post(
+        "/v1/submissions", json=hidden, headers={**headers, "Idempotency-Key": "zw"}
+    )
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["title"] == "Cải tiến quy trình kiểm tra chất lượng"

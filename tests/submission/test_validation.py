@@ -121,3 +121,54 @@ def test_every_failing_rule_is_reported_at_once() -> None:
 def test_benefit_must_be_a_whole_json_number(benefit: object) -> None:
     with pytest.raises(ValueError, match="benefit_vnd"):
         SubmissionDraft.model_validate(draft(benefit_vnd=benefit))
+
+
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u202e\u00ad"
+
+
+def sprinkled(text: str) -> str:
+    """The text with an invisible character after every third one, as a quota gamer types it."""
+    return "".join(
+        c + INVISIBLE[i % len(INVISIBLE)] if i % 3 == 0 else c for i, c in enumerate(text)
+    )
+
+
+def test_invisible_characters_are_dropped_from_every_text() -> None:
+    base = draft()
+    accepted = check(
+        title=sprinkled(base["title"]),
+        situation=sprinkled(base["situation"]),
+        author={
+            **base["author"],
+            "name": sprinkled("Nguyễn Văn A"),
+            "member_id": "HN-\u200b000123",
+        },
+        recognition={**base["recognition"], "decision_number": "15/QĐ\u2060-CĐCS"},
+    )
+    clean = check()
+    assert isinstance(accepted, AcceptedDraft) and isinstance(clean, AcceptedDraft)
+    assert accepted.draft == clean.draft
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"author": {**draft()["author"], "member_id": "HN\x00123"}}, "author.member_id"),
+        ({"author": {**draft()["author"], "email": "a\x00@example.vn"}}, "author.email"),
+        ({"author": {**draft()["author"], "phone": "0912\x00345678"}}, "author.phone"),
+        (
+            {"recognition": {**draft()["recognition"], "decision_number": "15/QĐ\x00"}},
+            "recognition.decision_number",
+        ),
+    ],
+)
+def test_a_control_character_in_a_one_line_field_is_refused_by_name(
+    overrides: dict[str, Any], field: str
+) -> None:
+    assert (field, "control_characters") in check(**overrides)  # type: ignore[operator]
+
+
+def test_a_nul_in_free_text_becomes_a_space() -> None:
+    accepted = check(title="Cải tiến\x00quy trình kiểm tra")
+    assert isinstance(accepted, AcceptedDraft)
+    assert accepted.draft.title == "Cải tiến quy trình kiểm tra"
