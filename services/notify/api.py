@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.security import APIKeyHeader
 
 from services.notify import notice_store
-from services.notify.addresses import RefusedUrl, check_webhook_url
+from services.notify.addresses import RefusedUrl, vet_webhook_url
 from services.notify.auth import Client
 from services.notify.context import NotifyContext
 from services.notify.notices import NoticeState
@@ -91,7 +91,7 @@ async def create_subscription(
     url = str(request.webhook.url) if request.webhook else None
     if url is not None:
         try:
-            check_webhook_url(url, ctx.settings.notify_allowed_hosts)
+            await vet_webhook_url(url, ctx.settings.notify_allowed_hosts)
         except RefusedUrl as refused:
             raise ApiError(422, "webhook.url", "refused_address", str(refused)) from refused
     row = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -10,7 +11,7 @@ from email.utils import make_msgid
 import aiosmtplib
 import httpx
 
-from services.notify.addresses import check_webhook_url
+from services.notify.addresses import vet_webhook_url
 from services.notify.messages import Milestone, html_body, plain_text, subject, webhook_body
 from services.notify.settings import NotifySettings
 from services.notify.signing import signed_headers
@@ -28,6 +29,8 @@ class Senders:
         self._http = httpx.AsyncClient(
             timeout=settings.notify_webhook_timeout_seconds, follow_redirects=False
         )
+        self._deadline = settings.notify_webhook_timeout_seconds
+        self._answer_limit = settings.notify_webhook_max_answer_bytes
 
     async def close(self) -> None:
         """Close the HTTP client."""
@@ -41,21 +44,41 @@ class Senders:
         subscription_id: str,
         milestones: Sequence[Milestone],
     ) -> str:
-        """POST the notice, signed; returns a line for the log, raises ``SendFailed``."""
+        """POST the notice, signed, to the address vetted for this attempt, within one deadline
+        and reading a bounded answer; returns a line for the log, raises ``SendFailed``."""
         try:
-            # Checked again at each attempt: a name may resolve elsewhere since subscribing.
-            check_webhook_url(url, self._settings.notify_allowed_hosts)
+            # Resolved and vetted at each attempt: a name may point elsewhere since subscribing.
+            destination = await vet_webhook_url(url, self._settings.notify_allowed_hosts)
         except ValueError as exc:
             raise SendFailed(str(exc)) from exc
         body = webhook_body(notification_id, subscription_id, milestones)
-        headers = signed_headers(secret, int(time.time()), body, notification_id)
+        headers = {
+            **signed_headers(secret, int(time.time()), body, notification_id),
+            "Host": destination.host_header,
+        }
+        extensions = {"sni_hostname": destination.server_name} if destination.server_name else {}
         try:
-            answer = await self._http.post(url, content=body, headers=headers)
+            async with asyncio.timeout(self._deadline):
+                async with self._http.stream(
+                    "POST", destination.url, content=body, headers=headers, extensions=extensions
+                ) as answer:
+                    start = await self._start_of(answer)
+        except TimeoutError as exc:
+            raise SendFailed(f"no complete answer within {self._deadline:g} s") from exc
         except httpx.HTTPError as exc:
             raise SendFailed(f"{type(exc).__name__}: {exc}"[:1000]) from exc
         if not answer.is_success:
-            raise SendFailed(f"HTTP {answer.status_code}: {answer.text[:200]}")
+            raise SendFailed(f"HTTP {answer.status_code}: {start[:200]}")
         return f"HTTP {answer.status_code}"
+
+    async def _start_of(self, answer: httpx.Response) -> str:
+        """Up to the answer limit of the body, as text; the rest is never read."""
+        kept = bytearray()
+        async for chunk in answer.aiter_raw():
+            kept += chunk[: self._answer_limit - len(kept)]
+            if len(kept) >= self._answer_limit:
+                break
+        return kept.decode("utf-8", errors="replace")
 
     async def email(
         self, recipients: Sequence[str], notification_id: str, milestones: Sequence[Milestone]

@@ -33,7 +33,15 @@ class NotifySettings(CommonSettings):
         50, ge=1, description="Notices being delivered at once (at most one per subscription)."
     )
     notify_webhook_timeout_seconds: float = Field(
-        10.0, gt=0, description="How long a webhook receiver may take to answer."
+        10.0,
+        gt=0,
+        description=(
+            "How long one webhook attempt may take in all (connecting, sending, the answer): "
+            "a receiver that trickles its answer is cut off at this deadline."
+        ),
+    )
+    notify_webhook_max_answer_bytes: int = Field(
+        65536, ge=0, description="Most bytes of a receiver's answer read (the rest is dropped)."
     )
     notify_allowed_hosts: list[str] = Field(
         default_factory=list,
