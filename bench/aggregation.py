@@ -34,6 +34,7 @@ from rich.table import Table
 
 from pipeline.processes import ServiceProcess, free_port
 from shared.contracts.submission import ReviewDecision, ReviewedV1, ScreenedV1, Verdict
+from shared.messaging.publishers import broker_user
 from shared.messaging.topology import (
     AGGREGATION_REVIEWED,
     AGGREGATION_SCREENED,
@@ -98,6 +99,7 @@ async def publish(url: str, count: int, seed: int, console: Console) -> int:
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 headers=dict[str, Any](event.schema_header()),
+                user_id=broker_user(url),
             )
             window.append(
                 asyncio.ensure_future(

@@ -39,6 +39,7 @@ from pipeline.texts import initiative
 from shared.contracts.registry import CATALOG
 from shared.contracts.submission import ReceivedV1
 from shared.messaging.consumer import Consumer, claimed_schema
+from shared.messaging.publishers import broker_user
 from shared.messaging.topology import DEDUP_RECEIVED, declare_topology
 from shared.runtime import make_broker
 from tests.support.events import received
@@ -68,6 +69,7 @@ async def publish(url: str, count: int) -> None:
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 headers=dict[str, Any](event.schema_header()),
+                user_id=broker_user(url),
             )
             window.append(
                 asyncio.ensure_future(exchange.publish(message, "submission.received.v1"))

@@ -18,6 +18,7 @@ import httpx
 
 from pipeline.campaign import Filed
 from shared.contracts.envelope import utc_now
+from shared.messaging.publishers import broker_user
 from shared.retrying import retrying
 
 Progress = Callable[[int], None]
@@ -133,6 +134,7 @@ async def send_amqp(
                                 },
                                 ensure_ascii=False,
                             ).encode(),
+                            user_id=broker_user(url),
                             message_id=f.client_key,
                             correlation_id=f.client_key,
                             content_type="application/json",

@@ -9,6 +9,7 @@ from typing import Any
 
 import aio_pika
 
+from shared.messaging.publishers import broker_user
 from shared.polling import poll
 
 
@@ -83,6 +84,7 @@ class Tap:
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 headers={"x-schema": name, "x-schema-version": f"{version}.0"},
+                user_id=broker_user(self.url),
             ),
             routing_key=routing_key,
             mandatory=True,

@@ -37,6 +37,7 @@ from shared.lease import Lease
 from shared.messaging.consumer import Commit, Consumer, Refusal, Vet
 from shared.messaging.inbox import Apply, apply_new
 from shared.messaging.outbox import OutboxRelay
+from shared.messaging.publishers import broker_user
 from shared.messaging.topology import QueueSpec, declare_topology
 from shared.retrying import retrying
 from shared.settings import CommonSettings
@@ -120,6 +121,7 @@ class Runtime:
             batch=settings.relay_batch,
             idle_seconds=settings.relay_idle_seconds,
             lock_rows=self.engine.dialect.name != "sqlite",
+            user_id=broker_user(settings.broker_url),
         )
         self.broker_started = False
         self.consumers: list[Consumer[Any]] = []
@@ -173,6 +175,7 @@ class Runtime:
             lock=lock,
             after_commit=self.relay.wake,
             on_failure=self._consumer_failed,
+            own_user=broker_user(self.settings.broker_url),
         )
         self.consumers.append(consumer)
         if leased:

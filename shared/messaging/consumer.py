@@ -5,7 +5,8 @@ or what arrived within ``linger`` seconds of the first. A queue consumed one mes
 a batch of one and takes exactly the same steps:
 
 1. Each delivery is parsed against its contract as it arrives. One that fails, whose
-   ``message_id`` property differs from its body's, or that ``vet`` refuses, is *refused*: when
+   ``message_id`` property differs from its body's, whose publisher is not the event's owner
+   (``publishers``), or that ``vet`` refuses, is *refused*: when
    the consumer has an ``answer`` and the body was JSON with a message id (a command, say), the
    sender is answered through the outbox (``submission.rejected.v1``); otherwise the delivery is
    published to the queue's dead-letter queue with the reason (``shared.messaging.deadletters``).
@@ -60,6 +61,7 @@ from shared.contracts.registry import CATALOG, ContractError
 from shared.lease import LeaseLost
 from shared.messaging.deadletters import dead_letter
 from shared.messaging.inbox import T
+from shared.messaging.publishers import DEFAULT_USER, publisher_problem
 from shared.messaging.topology import QueueSpec
 from shared.observability import HANDLER_SECONDS, MESSAGES_CONSUMED
 from shared.retrying import retrying
@@ -142,8 +144,10 @@ class Consumer(Generic[M]):
         after_commit: Callable[[], None] | None = None,
         lock: asyncio.Lock | None = None,
         on_failure: OnFailure | None = None,
+        own_user: str = DEFAULT_USER,
     ) -> None:
         self._broker = broker
+        self._own_user = own_user
         self.spec = spec
         self._model = model
         self._commit_events = commit
@@ -260,7 +264,9 @@ class Consumer(Generic[M]):
             return Parsed(delivery, None, str(error), error)
         if event.message_id != delivery.message_id:
             return Parsed(delivery, None, "message_id property differs from the body's")
-        reason = self._vet(event) if self._vet is not None else None
+        reason = publisher_problem(event.routing_key(), delivery.user_id, self._own_user)
+        if reason is None and self._vet is not None:
+            reason = self._vet(event)
         return Parsed(delivery, None, reason) if reason is not None else Parsed(delivery, event)
 
     async def _next_batch(self) -> list[Parsed[M]]:
@@ -379,7 +385,7 @@ class Consumer(Generic[M]):
                     await parsed.delivery.nack(requeue=True)
 
     async def _dead_letter(self, delivery: AbstractIncomingMessage, reason: str) -> None:
-        await dead_letter(self._broker, self.spec, delivery, reason)
+        await dead_letter(self._broker, self.spec, delivery, reason, self._own_user)
         MESSAGES_CONSUMED.labels(queue=self.spec.name, outcome="dead_lettered").inc()
         log.warning(
             "message_dead_lettered",

@@ -5,8 +5,9 @@
                                 # the same with real passwords (FILE: one ``user=password`` a line)
 
 The broker loads them at boot, so the services run with ``SANGKIEN_DECLARE_TOPOLOGY=false`` and
-need no configure permission: one user per service, allowed to write to the exchanges and to read
-only its own queues. The file in the repository has placeholder passwords (``change-me-<user>``),
+need no configure permission: one user per service, allowed to write to the exchanges, to read
+only its own queues, and (topic permissions) to publish on the events exchange only the routing
+keys it owns. The file in the repository has placeholder passwords (``change-me-<user>``),
 which the services refuse outside development mode: a deployment renders its own copy with
 ``--passwords`` and keeps it with its other secrets (docs/operations.md).
 """
@@ -24,7 +25,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.messaging.topology import ALL_QUEUES, DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
+from shared.messaging.topology import ALL_QUEUES, DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, OWNERS
 from shared.settings import REPO_ROOT
 
 VHOST = "sangkien"
@@ -123,6 +124,7 @@ def definitions(passwords: Mapping[str, str] | None = None) -> dict[str, Any]:
     )
     users = [_user(name, passwords[name] if passwords else None) for name in USERS]
     return {
+        "topic_permissions": topic_permissions(),
         "vhosts": [{"name": VHOST}],
         "users": users,
         "permissions": permissions,
@@ -149,6 +151,26 @@ def definitions(passwords: Mapping[str, str] | None = None) -> dict[str, Any]:
         "queues": queues,
         "bindings": bindings,
     }
+
+
+def topic_permissions() -> list[dict[str, Any]]:
+    """Each user may publish on the events exchange only the routing keys it owns
+    (``topology.OWNERS``); the operator any."""
+    owned: dict[str, list[str]] = {}
+    for routing_key, owner in OWNERS.items():
+        owned.setdefault(owner, []).append(routing_key)
+    granted = [
+        {
+            "user": user,
+            "vhost": VHOST,
+            "exchange": EVENTS_EXCHANGE.name,
+            "write": "^(" + "|".join(re.escape(key) for key in sorted(keys)) + ")$",
+            "read": ".*",
+        }
+        for user, keys in sorted(owned.items())
+    ]
+    operator = {"user": "operator", "vhost": VHOST, "exchange": EVENTS_EXCHANGE.name}
+    return [*granted, {**operator, "write": ".*", "read": ".*"}]
 
 
 def render(passwords: Mapping[str, str] | None = None) -> str:

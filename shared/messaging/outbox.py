@@ -60,8 +60,10 @@ class OutboxRelay:
         batch: int = 500,
         idle_seconds: float = 0.5,
         lock_rows: bool = True,
+        user_id: str,
     ) -> None:
         self._broker = broker
+        self._user_id = user_id  # the connection's own user: proves who published
         self._sessions = sessions
         self._batch = batch
         self._idle = idle_seconds
@@ -152,6 +154,7 @@ class OutboxRelay:
             persist=True,
             message_id=row.message_id,
             correlation_id=row.correlation_id,
+            user_id=self._user_id,
             headers=row.headers if isinstance(row.headers, dict) else json.loads(row.headers),
             content_type="application/json",
         )

@@ -116,6 +116,22 @@ AUDIT_NOTICES = QueueSpec(
     message_ttl_ms=30 * DAY_MS,
 )
 
+# Who publishes each command and event: the broker user of its owning service (portals publish
+# the commands). The definitions' topic permissions let each user publish only these routing
+# keys, and every consumer checks each delivery's ``user_id`` again (``publishers``).
+OWNERS: dict[str, str] = {
+    "submission.submit.v1": "portal",
+    "submission.received.v1": "submission",
+    "submission.rejected.v1": "submission",
+    "submission.reviewed.v1": "submission",
+    "submission.screened.v1": "dedup",
+    "progress.updated.v1": "aggregation",
+    "milestone.reached.v1": "notify",
+    "milestone.revised.v1": "notify",
+    "notification.delivered.v1": "notify",
+    "notification.failed.v1": "notify",
+}
+
 ALL_QUEUES: tuple[QueueSpec, ...] = (
     SUBMIT_COMMANDS,
     SUBMISSION_SCREENED,

@@ -8,6 +8,7 @@ from typing import Any
 import aio_pika
 
 from shared.contracts.envelope import utc_now
+from shared.messaging.publishers import broker_user
 
 
 async def publish_raw(
@@ -32,6 +33,7 @@ async def publish_raw(
                 headers=headers or {},
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                user_id=broker_user(url),
             ),
             routing_key=routing_key,
             mandatory=True,
