@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ from shared.messaging.inbox import Apply, apply_new
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publishers import broker_user
 from shared.messaging.topology import QueueSpec, declare_topology
+from shared.retention import Retention, purge_inbox
 from shared.retrying import retrying
 from shared.settings import CommonSettings
 
@@ -123,6 +125,8 @@ class Runtime:
             lock_rows=self.engine.dialect.name != "sqlite",
             user_id=broker_user(settings.broker_url),
         )
+        self.retention = Retention(self.sessions)
+        self.retention.add("inbox", timedelta(days=settings.inbox_retention_days), purge_inbox)
         self.broker_started = False
         self.consumers: list[Consumer[Any]] = []
         # Queue → why its consumer stopped; a service with any is not ready and exits.
@@ -207,6 +211,7 @@ class Runtime:
         if prepare is not None:
             await prepare()
         tune_garbage_collection()
+        self.retention.start()
         self._connecting = asyncio.create_task(self._connect(), name="broker-connect")
         if self.lease is not None:
             self.lease.start()
@@ -276,6 +281,7 @@ class Runtime:
                 await connection.close()
         self._consuming = self._probe = None
         await self.relay.stop()
+        await self.retention.stop()
         await self.broker.stop()
         await self.engine.dispose()
 

@@ -112,6 +112,14 @@ class CommonSettings(BaseSettings):
             "a standby takes over this long after the active replica dies."
         ),
     )
+    inbox_retention_days: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "Days an inbox row (the id of a message applied) is kept: redeliveries come within "
+            "minutes, so after this a row protects against nothing and is deleted."
+        ),
+    )
     supervisor_pid: int | None = Field(
         None,
         description=(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from services.notify import notice_store
 from services.notify.auth import Client, keyring
 from services.notify.dispatch import Dispatcher
 from services.notify.settings import NotifySettings
@@ -41,4 +43,9 @@ class NotifyContext:
             wake_relay=runtime.relay.wake,
         )
         runtime.while_active(dispatcher.start, dispatcher.stop)
+        runtime.retention.add(
+            "notifications",
+            timedelta(days=settings.notify_log_retention_days),
+            notice_store.purge_finished,
+        )
         return cls(settings, reference, runtime, dispatcher)

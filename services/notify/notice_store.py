@@ -263,3 +263,21 @@ async def replay(session: AsyncSession, subscription_id: str, notification_id: s
         .returning(notifications.c.notification_id)
     )
     return replayed.first() is not None
+
+
+async def purge_finished(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` notices finished before ``before`` (delivered, failed for good or
+    cancelled) with their attempts: the delivery log keeps what is recent (retention)."""
+    finished = (
+        await session.scalars(
+            sa.select(notifications.c.notification_id)
+            .where(notifications.c.finished_at < before)
+            .limit(limit)
+        )
+    ).all()
+    if finished:
+        await session.execute(attempts.delete().where(attempts.c.notification_id.in_(finished)))
+        await session.execute(
+            notifications.delete().where(notifications.c.notification_id.in_(finished))
+        )
+    return len(finished)

@@ -43,6 +43,14 @@ class NotifySettings(CommonSettings):
     notify_webhook_max_answer_bytes: int = Field(
         65536, ge=0, description="Most bytes of a receiver's answer read (the rest is dropped)."
     )
+    notify_log_retention_days: float = Field(
+        180.0,
+        gt=0,
+        description=(
+            "Days a finished notice (delivered, failed for good or cancelled) and its attempts "
+            "stay in the delivery log before they are deleted."
+        ),
+    )
     notify_allowed_hosts: list[str] = Field(
         default_factory=list,
         description=(

@@ -124,6 +124,7 @@ def definitions(passwords: Mapping[str, str] | None = None) -> dict[str, Any]:
     )
     users = [_user(name, passwords[name] if passwords else None) for name in USERS]
     return {
+        "policies": [DEAD_LETTER_POLICY],
         "topic_permissions": topic_permissions(),
         "vhosts": [{"name": VHOST}],
         "users": users,
@@ -151,6 +152,21 @@ def definitions(passwords: Mapping[str, str] | None = None) -> dict[str, Any]:
         "queues": queues,
         "bindings": bindings,
     }
+
+
+# Dead-letter queues hold what could not be applied (commands with contact details among it)
+# until an operator acts: bounded in age and length. DeadLettersWaiting alerts at the first
+# message, DeadLettersNearLimit long before the oldest would be dropped.
+DEAD_LETTER_MAX_LENGTH = 100_000
+DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3600 * 1000
+DEAD_LETTER_POLICY: dict[str, Any] = {
+    "vhost": VHOST,
+    "name": "dead-letters-bounded",
+    "pattern": r"\.dlq$",
+    "apply-to": "queues",
+    "priority": 0,
+    "definition": {"max-length": DEAD_LETTER_MAX_LENGTH, "message-ttl": DEAD_LETTER_MAX_AGE_MS},
+}
 
 
 def topic_permissions() -> list[dict[str, Any]]:

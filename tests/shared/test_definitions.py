@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -10,6 +12,7 @@ from services.submission.app import create_app
 from services.submission.auth import create_client
 from services.submission.settings import SubmissionSettings
 from shared.messaging.definitions import OUT, VHOST, render
+from shared.messaging.topology import ALL_QUEUES
 from shared.polling import poll
 from tests.support.broker import PrivateRabbit
 from tests.support.drafts import draft
@@ -45,3 +48,13 @@ async def test_a_service_user_without_configure_permission_can_run(
             )
             assert created.status_code == 201, created.text
         await tap.wait_for(lambda d: d.body.get("submission_id") == created.json()["id"])
+
+
+def test_dead_letter_queues_are_bounded_by_the_policy(rabbit: PrivateRabbit) -> None:
+    rabbit.ctl("import_definitions", str(OUT))
+    listed = rabbit.ctl("list_queues", "-p", VHOST, "name", "policy", "--formatter", "json")
+    policies = {row["name"]: row["policy"] for row in json.loads(listed)}
+    dead_letter_queues = [name for name in policies if name.endswith(".dlq")]
+    assert len(dead_letter_queues) == len(ALL_QUEUES)
+    assert {policies[name] for name in dead_letter_queues} == {"dead-letters-bounded"}
+    assert {policies[name] for name in policies if not name.endswith(".dlq")} == {""}
