@@ -30,6 +30,7 @@ import structlog
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.background import Loop
 from shared.contracts.envelope import utc_now
 from shared.db import UtcDateTime
 
@@ -135,7 +136,7 @@ class Lease:
         self._on_gained = on_gained
         self._on_lost = on_lost
         self._renewed_at = 0.0
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop(f"lease:{self.name}", self._run)
 
     async def fence(self, session: AsyncSession) -> None:
         """``fence`` this replica's hold in ``session``'s transaction."""
@@ -143,14 +144,11 @@ class Lease:
 
     def start(self) -> None:
         """Try to take the lease now and every ``ttl / 4`` seconds."""
-        self._task = asyncio.create_task(self._run(), name=f"lease:{self.name}")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Stop trying; if held, run ``on_lost`` and release the lease for a standby to take."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._loop.stop()
         if self.held:
             await self._change(False)
             try:

@@ -21,6 +21,7 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.background import Loop
 from shared.contracts.envelope import utc_now
 from shared.messaging.tables import INBOX
 
@@ -54,7 +55,7 @@ class Retention:
         self._sessions = sessions
         self._interval = interval
         self._purges: list[tuple[str, timedelta, Purge]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("retention", self._run)
 
     def add(self, table: str, keep: timedelta, purge: Purge) -> None:
         """Delete ``table``'s rows older than ``keep`` with ``purge``."""
@@ -62,14 +63,11 @@ class Retention:
 
     def start(self) -> None:
         """Purge now and then every interval, in the background."""
-        self._task = asyncio.create_task(self._run(), name="retention")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Stop purging (a batch in progress is rolled back)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._loop.stop()
 
     async def _run(self) -> None:
         while True:

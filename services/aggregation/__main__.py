@@ -10,13 +10,16 @@ from services.aggregation.app import create_app
 from services.aggregation.context import MIGRATIONS, SERVICE
 from services.aggregation.settings import AggregationSettings
 from shared import http
-from shared.db import migrate_database
+from shared.cli import add_migrate_command
 
 cli = typer.Typer(
     help="Aggregation service of the sáng kiến pipeline.",
     no_args_is_help=True,
     # A traceback's local variables can hold secrets read from the environment.
     pretty_exceptions_show_locals=False,
+)
+add_migrate_command(
+    cli, SERVICE, lambda: AggregationSettings().database_url_for(SERVICE), MIGRATIONS
 )
 
 
@@ -30,15 +33,6 @@ def serve() -> None:
     """Serve health and metrics and consume until SIGTERM or Ctrl-C."""
     settings = AggregationSettings()
     http.serve(SERVICE, settings, create_app(settings))
-
-
-@cli.command()
-def migrate() -> None:
-    """Bring the database schema up to date, then exit (run once before starting replicas
-    that have SANGKIEN_MIGRATE_ON_START=false)."""
-    settings = AggregationSettings()
-    migrate_database(settings.database_url_for(SERVICE), MIGRATIONS)
-    typer.echo("aggregation database migrated")
 
 
 @cli.command()

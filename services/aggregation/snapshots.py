@@ -36,6 +36,7 @@ from services.aggregation.reading import (
     tally_rows_of,
 )
 from services.aggregation.store import dirty
+from shared.background import Loop
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.progress import Crossing, ProgressUpdatedV1
 from shared.messaging.inbox import Fence
@@ -134,18 +135,15 @@ class SnapshotPublisher:
         self._interval = interval
         self._limit = limit
         self._wake_relay = wake_relay
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("progress-snapshots", self._run)
 
     def start(self) -> None:
         """Publish in the background."""
-        self._task = asyncio.create_task(self._run(), name="progress-snapshots")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Stop publishing (what is due stays marked for the next start)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._loop.stop()
 
     async def _run(self) -> None:
         while True:

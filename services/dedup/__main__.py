@@ -8,7 +8,7 @@ from services.dedup.app import create_app
 from services.dedup.context import MIGRATIONS, SERVICE
 from services.dedup.settings import DedupSettings
 from shared import http
-from shared.db import migrate_database
+from shared.cli import add_migrate_command
 
 cli = typer.Typer(
     help="Dedup service of the sáng kiến pipeline.",
@@ -16,6 +16,7 @@ cli = typer.Typer(
     # A traceback's local variables can hold secrets read from the environment.
     pretty_exceptions_show_locals=False,
 )
+add_migrate_command(cli, SERVICE, lambda: DedupSettings().database_url_for(SERVICE), MIGRATIONS)
 
 
 @cli.callback()
@@ -28,15 +29,6 @@ def serve() -> None:
     """Serve health and metrics and consume until SIGTERM or Ctrl-C."""
     settings = DedupSettings()
     http.serve(SERVICE, settings, create_app(settings))
-
-
-@cli.command()
-def migrate() -> None:
-    """Bring the database schema up to date, then exit (run once before starting replicas
-    that have SANGKIEN_MIGRATE_ON_START=false)."""
-    settings = DedupSettings()
-    migrate_database(settings.database_url_for(SERVICE), MIGRATIONS)
-    typer.echo("dedup database migrated")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from services.notify.auth import keyring
 from services.notify.context import MIGRATIONS, SERVICE
 from services.notify.settings import NotifySettings
 from shared import http
-from shared.db import migrate_database
+from shared.cli import add_migrate_command
 from shared.keys_cli import ExpiresInDays, expiry, key_commands, run_on_keys
 from shared.reference.catalog import load_reference
 
@@ -23,6 +23,7 @@ cli = typer.Typer(
     # A traceback's local variables can hold secrets read from the environment.
     pretty_exceptions_show_locals=False,
 )
+add_migrate_command(cli, SERVICE, lambda: NotifySettings().database_url_for(SERVICE), MIGRATIONS)
 keys = key_commands(
     description="Keys of the subscriptions API.",
     database_url=lambda: NotifySettings().database_url_for(SERVICE),
@@ -37,15 +38,6 @@ def serve() -> None:
     """Serve the API, consume progress snapshots and deliver notices until SIGTERM or Ctrl-C."""
     settings = NotifySettings()
     http.serve(SERVICE, settings, create_app(settings))
-
-
-@cli.command()
-def migrate() -> None:
-    """Bring the database schema up to date, then exit (run once before starting replicas
-    that have SANGKIEN_MIGRATE_ON_START=false)."""
-    settings = NotifySettings()
-    migrate_database(settings.database_url_for(SERVICE), MIGRATIONS)
-    typer.echo("notify database migrated")
 
 
 @cli.command()

@@ -32,6 +32,7 @@ from services.notify.notices import RetryPolicy
 from services.notify.senders import Senders, SendFailed
 from services.notify.settings import NotifySettings
 from services.notify.store import subscriptions
+from shared.background import Loop
 from shared.contracts.envelope import utc_now
 from shared.contracts.notification import Channel
 from shared.messaging.inbox import Fence
@@ -71,19 +72,17 @@ class Dispatcher:
             max_seconds=settings.notify_retry_max_seconds,
         )
         self._in_flight: dict[str, asyncio.Task[None]] = {}  # subscription id → its attempt
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("notify-dispatcher", self._run)
         self._rng = random.Random()
 
     def start(self) -> None:
         """Run in the background."""
         self._senders = Senders(self._settings)
-        self._task = asyncio.create_task(self._run(), name="notify-dispatcher")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Stop starting attempts; cancel the ones running (they are due again after a start)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._loop.stop()
         for task in self._in_flight.values():
             task.cancel()
         await asyncio.gather(*self._in_flight.values(), return_exceptions=True)

@@ -13,7 +13,7 @@ from services.submission.auth import create_client, keyring
 from services.submission.context import MIGRATIONS, SERVICE
 from services.submission.settings import SubmissionSettings
 from shared import http
-from shared.db import migrate_database
+from shared.cli import add_migrate_command
 from shared.keys_cli import ExpiresInDays, expiry, key_commands, run_on_keys
 from shared.reference.catalog import load_reference
 
@@ -22,6 +22,9 @@ cli = typer.Typer(
     no_args_is_help=True,
     # A traceback's local variables can hold secrets read from the environment.
     pretty_exceptions_show_locals=False,
+)
+add_migrate_command(
+    cli, SERVICE, lambda: SubmissionSettings().database_url_for(SERVICE), MIGRATIONS
 )
 keys = key_commands(
     description="Portal API keys.",
@@ -37,15 +40,6 @@ def serve() -> None:
     """Serve the HTTP API and the AMQP consumers until SIGTERM or Ctrl-C."""
     settings = SubmissionSettings()
     http.serve(SERVICE, settings, create_app(settings))
-
-
-@cli.command()
-def migrate() -> None:
-    """Bring the database schema up to date, then exit (run once before starting replicas
-    that have SANGKIEN_MIGRATE_ON_START=false)."""
-    settings = SubmissionSettings()
-    migrate_database(settings.database_url_for(SERVICE), MIGRATIONS)
-    typer.echo("submission database migrated")
 
 
 @cli.command()

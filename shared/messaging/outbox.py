@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from faststream.rabbit import RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.background import Loop
 from shared.contracts.envelope import Message, utc_now
 from shared.messaging.tables import OUTBOX
 from shared.messaging.topology import EVENTS_EXCHANGE
@@ -69,7 +70,7 @@ class OutboxRelay:
         self._idle = idle_seconds
         self._lock_rows = lock_rows
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("outbox-relay", self._run)
 
     def wake(self) -> None:
         """Tell the relay that new rows were committed."""
@@ -77,14 +78,11 @@ class OutboxRelay:
 
     def start(self) -> None:
         """Run the relay in the background."""
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._loop.start()
 
     async def stop(self) -> None:
         """Stop after the current round."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._loop.stop()
 
     async def _run(self) -> None:
         while True:

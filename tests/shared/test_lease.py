@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,6 @@ from shared.polling import poll
 from tests.support.postgres import PrivatePostgres
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    """A migrated notify database (it has a ``leases`` table) of each kind."""
-    engine = make_engine(database_url)
-    await migrate(engine, MIGRATIONS)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def claimed(sessions: Sessions, holder: str, ttl: float) -> int | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -10,24 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify import notice_store
-from services.notify.context import MIGRATIONS
 from services.notify.store import attempts, notifications
 from shared import retention
 from shared.contracts.envelope import utc_now
-from shared.db import make_engine, make_sessionmaker, migrate
 from shared.messaging.tables import INBOX
 from shared.retention import Retention, purge_inbox
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    """A migrated notify database (it has an inbox and a delivery log) of each kind."""
-    engine = make_engine(database_url)
-    await migrate(engine, MIGRATIONS)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def count(sessions: Sessions, table: sa.Table) -> int:
