@@ -162,6 +162,9 @@ def _run_sync(broker_url: str, seconds: float, concurrency: int) -> list[Figures
         env = {
             "SANGKIEN_BROKER_URL": broker_url,
             "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'submission.sqlite3'}",
+            # One key sends everything here: its write limit would measure the limiter.
+            "SANGKIEN_WRITE_RATE_PER_KEY": "1000000",
+            "SANGKIEN_WRITE_BURST_PER_KEY": "1000000",
         }
         api_key = create_api_key(env, name="bench", scope="vn")
         port = free_port()

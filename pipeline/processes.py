@@ -42,6 +42,11 @@ def free_ports(count: int) -> int:
     raise RuntimeError(f"no {count} consecutive free ports found")
 
 
+# What the processes started here run in unless told otherwise: on one machine, with the
+# embedded defaults, whose placeholder secrets only development mode accepts.
+DEVELOPMENT = {"SANGKIEN_DEVELOPMENT": "true"}
+
+
 def running(pid: int) -> bool:
     """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
     try:
@@ -69,6 +74,7 @@ class ServiceProcess:
         self.env = {
             **os.environ,
             "SANGKIEN_SUPERVISOR_PID": str(os.getpid()),
+            **DEVELOPMENT,
             **env,
             "SANGKIEN_HTTP_PORT": str(self.port),
         }
@@ -151,7 +157,7 @@ def create_api_key(
             *(["--review"] if review else []),
         ],
         cwd=REPO_ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, **DEVELOPMENT, **env},
         capture_output=True,
         text=True,
         check=True,
@@ -181,8 +187,6 @@ class Pipeline:
             self.processes[name] = ServiceProcess(
                 name,
                 {
-                    # The embedded defaults' placeholder secrets are fine on one machine.
-                    "SANGKIEN_DEVELOPMENT": "true",
                     **(env or {}),
                     "SANGKIEN_BROKER_URL": broker_url,
                     "SANGKIEN_DATABASE_URL": database,
@@ -235,6 +239,6 @@ class Pipeline:
         process = self.processes[name]
         return {
             key: process.env[key]
-            for key in ("SANGKIEN_DATABASE_URL", "SANGKIEN_REFERENCE_DIR", "SANGKIEN_DEVELOPMENT")
+            for key in ("SANGKIEN_DATABASE_URL", "SANGKIEN_REFERENCE_DIR")
             if key in process.env
         }

@@ -61,8 +61,8 @@ async def send_http(
 ) -> Counter[str]:
     """POST the campaign in batches; returns the count of each item outcome.
 
-    With ``retry_for`` a batch that fails (no answer, or a 5xx) is sent again for up to that many
-    seconds, as a portal would: its keys make a re-sent item a replay, never a second submission.
+    With ``retry_for`` a batch that fails (no answer, a 429 or a 5xx) is sent again for up to that
+    many seconds, as a portal would: its keys make a re-sent item a replay, never a second one.
     """
     outcomes: Counter[str] = Counter()
     pace = Pace(rate)
@@ -85,7 +85,8 @@ async def send_http(
                         headers={"X-API-Key": api_key},
                         timeout=120,
                     )
-                    if answer.status_code >= 500:
+                    # Over the key's write limit (429) or a server away (5xx): later, same keys.
+                    if answer.status_code == 429 or answer.status_code >= 500:
                         answer.raise_for_status()
         answer.raise_for_status()
         outcomes.update(answer.json()["summary"])

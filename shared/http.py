@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import structlog
@@ -19,6 +20,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 from shared.keys import Keyring
 from shared.observability import READINESS, READINESS_CHECKS, configure_logging, correlation
+from shared.ratelimit import TokenBuckets
 from shared.runtime import READY, Runtime
 from shared.settings import CommonSettings
 from shared.supervision import EXIT_CONSUMER_STOPPED, exit_soon, stop_with
@@ -69,18 +71,58 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body, status_code=exc.status)
 
 
-class BodyGuard:
-    """Refuses bodies that are too large (413) or not JSON (415) before any parsing happens."""
+# The key id of the client a presented API key belongs to, or None (missing, wrong, revoked…).
+Admit = Callable[[str | None], Awaitable[str | None]]
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyGuard:
+    """What a write must pass before its body is read: with ``admit``, a valid API key (401) and
+    the key's write limit (429, ``limits``); then a size (413) and a JSON body (415). Nobody
+    without a key can make the service read (or buffer) a body."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        admit: Admit | None = None,
+        limits: TokenBuckets | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.admit = admit
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        if self.admit is not None:
+            key_id = await self.admit(headers.get("x-api-key"))
+            if key_id is None:
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    401,
+                    "unauthenticated",
+                    "a valid API key is required",
+                    field="X-API-Key",
+                )
+                return
+            wait = self.limits.take(key_id, time.monotonic()) if self.limits else 0
+            if wait:
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    429,
+                    "too_many_requests",
+                    f"this key's write limit is reached; retry in {wait} s",
+                    field="X-API-Key",
+                    headers={"Retry-After": str(wait)},
+                )
+                return
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         # A POST that carries nothing (an action such as a replay) needs no content type.
         empty = headers.get("content-length") == "0" and "transfer-encoding" not in headers
@@ -133,9 +175,19 @@ class BodyGuard:
 
     @staticmethod
     async def _refuse(
-        scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str = "body",
+        headers: dict[str, str] | None = None,
     ) -> None:
-        response = JSONResponse(error_body("body", code, message), status_code=status)
+        response = JSONResponse(
+            error_body(field, code, message), status_code=status, headers=headers
+        )
         await response(scope, receive, send)
 
 
@@ -165,8 +217,12 @@ async def _database_unreachable(_request: Request, exc: Exception) -> JSONRespon
     return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-def install(app: FastAPI, runtime: Runtime, *, max_body_bytes: int) -> None:
-    """Add the body guard, the error format, request metrics and the operational endpoints."""
+def install(
+    app: FastAPI, runtime: Runtime, *, max_body_bytes: int, keyring: Keyring[Any] | None = None
+) -> None:
+    """Add the body guard (with ``keyring``, every write needs a valid key, checked before its
+    body is read, within the key's write limit), the error format, request metrics and the
+    operational endpoints."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
     for unreachable in (OperationalError, InterfaceError, ConnectionError):
@@ -183,7 +239,17 @@ def install(app: FastAPI, runtime: Runtime, *, max_body_bytes: int) -> None:
         HTTP_SECONDS.labels(route=route).observe(time.perf_counter() - started)
         return response
 
-    app.add_middleware(BodyGuard, max_bytes=max_body_bytes)
+    admit: Admit | None = None
+    if keyring is not None:
+        guarded = keyring
+
+        async def admit(presented: str | None) -> str | None:
+            client = await guarded.authenticate(runtime.sessions, presented)
+            return None if client is None else str(client.key_id)
+
+    settings = runtime.settings
+    limits = TokenBuckets(settings.write_rate_per_key, settings.write_burst_per_key)
+    app.add_middleware(BodyGuard, max_bytes=max_body_bytes, admit=admit, limits=limits)
     app.include_router(operational_router(runtime))
     app.state.runtime = runtime
 

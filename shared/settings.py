@@ -112,6 +112,17 @@ class CommonSettings(BaseSettings):
             "a standby takes over this long after the active replica dies."
         ),
     )
+    write_rate_per_key: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "Writes (POST, PUT, PATCH) an API key may make per second on average, in each "
+            "replica; over it the answer is 429 with Retry-After."
+        ),
+    )
+    write_burst_per_key: float = Field(
+        100.0, ge=1, description="Writes an API key may make at once before its rate applies."
+    )
     inbox_retention_days: float = Field(
         30.0,
         gt=0,

@@ -31,6 +31,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    http.install(app, ctx.runtime, max_body_bytes=64 * 1024)
+    http.install(app, ctx.runtime, max_body_bytes=64 * 1024, keyring=ctx.keys)
     app.include_router(api.router)
     return app

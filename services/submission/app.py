@@ -31,7 +31,7 @@ def create_app(settings: SubmissionSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    http.install(app, ctx.runtime, max_body_bytes=ctx.settings.max_body_bytes)
+    http.install(app, ctx.runtime, max_body_bytes=ctx.settings.max_body_bytes, keyring=ctx.keys)
     app.include_router(api.router)
     app.include_router(review_api.router)
     return app

@@ -139,3 +139,15 @@ async def test_openapi_and_metrics_are_served(submission: RunningSubmission) -> 
     await post(submission, headers, "k")
     metrics = (await submission.http.get("/metrics")).text
     assert 'sangkien_submissions_filed_total{channel="http",outcome="created"}' in metrics
+
+
+async def test_a_write_without_a_key_is_refused_before_anything_about_its_body(
+    submission: RunningSubmission,
+) -> None:
+    anonymous = await submission.http.post(
+        "/v1/submissions/batch",
+        content=b"x" * (17 * 1024 * 1024),
+        headers={"Content-Type": "text/plain", "Idempotency-Key": "k"},
+    )
+    assert anonymous.status_code == 401
+    assert anonymous.json()["errors"][0]["field"] == "X-API-Key"
