@@ -230,7 +230,7 @@ async def _newer_than_seen(
     if changed:
         dialect = session.get_bind().dialect.name
         await session.execute(
-            upsert(dialect, snapshots_seen, replace=("revision",)),
+            upsert(dialect, snapshots_seen, greatest=("revision",)),
             [
                 {"union_code": union_code, "scope": scope, "revision": revision}
                 for (union_code, scope), revision in changed.items()
