@@ -14,6 +14,7 @@ from pipeline.perturb import without_accents
 from pipeline.samples import INVALID_SAMPLE, SAMPLES
 from pipeline.tap import Delivery, Tap
 from shared.contracts.envelope import utc_now
+from shared.polling import poll
 
 SUBMIT = "submission.submit.v1"
 
@@ -116,8 +117,14 @@ async def run_demo(
     await tap.wait_for(lambda d: d.body.get("command_id") in command_ids, count=2, timeout=60)
     await tap.wait_for(lambda d: d.routing_key == "submission.received.v1", count=5, timeout=60)
     await tap.wait_for(lambda d: d.routing_key == "submission.screened.v1", count=5, timeout=60)
+    # Dedup's verdict is on the bus; the submission service records it a moment later.
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        shown = await client.get(f"/v1/submissions/{copied.json()['id']}", headers=headers)
+        shown = await poll(
+            lambda: client.get(f"/v1/submissions/{copied.json()['id']}", headers=headers),
+            lambda answer: answer.json().get("screening") is not None,
+            60,
+            "the copy's verdict recorded",
+        )
     screening = shown.json()["screening"]
     console.print(
         f"GET the copy → verdict {screening['verdict']} of {screening['best_match_id']}"

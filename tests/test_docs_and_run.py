@@ -124,12 +124,24 @@ SERVICE_PID = re.compile(r"\(pid (\d+),")  # the run command prints each service
 RECEIVER_PID = re.compile(r"receiver pid (\d+),")  # and its webhook receiver's
 
 
-async def screen_once(output: Path, folder: Path, shown: Callable[[str], bool], what: str) -> str:
-    """The run command's screen once ``shown`` (within 240 s), or a failure showing the logs."""
+async def screen_once(
+    run: subprocess.Popen[bytes],
+    output: Path,
+    folder: Path,
+    shown: Callable[[str], bool],
+    what: str,
+) -> str:
+    """The run command's screen once ``shown`` (within 240 s), or a failure showing the logs,
+    at once if the run command ended first."""
+
+    def screen() -> str:
+        text = output.read_text(encoding="utf-8", errors="replace")
+        if run.poll() is not None and not shown(text):
+            raise AssertionError(f"the run command ended ({run.returncode}):\n{text[-3000:]}")
+        return text
+
     try:
-        return await poll(
-            lambda: output.read_text(encoding="utf-8", errors="replace"), shown, 240, what
-        )
+        return await poll(screen, shown, 240, what)
     except TimeoutError as late:
         raise AssertionError(diagnosis(folder)) from late
 
@@ -141,6 +153,7 @@ async def test_ctrl_c_stops_every_process_the_run_command_started(
     run = start_run_command(broker_url, tmp_path, output)
     try:
         screen = await screen_once(
+            run,
             output,
             tmp_path,
             lambda text: "Cả nước" in text and "Leading provinces" in text,
@@ -164,7 +177,11 @@ async def test_the_services_stop_when_the_run_command_is_killed(
     services: list[int] = []
     try:
         screen = await screen_once(
-            output, tmp_path, lambda text: RECEIVER_PID.search(text) is not None, "the receiver"
+            run,
+            output,
+            tmp_path,
+            lambda text: RECEIVER_PID.search(text) is not None,
+            "the receiver",
         )
         services = [int(pid) for pid in SERVICE_PID.findall(screen)]
         assert len(services) == 4, screen
@@ -196,7 +213,7 @@ async def run_until(
     output = folder / f"{name}.out"
     run = start_run_command(broker_url, folder, output, *options)
     try:
-        screen = await screen_once(output, folder, shown, name)
+        screen = await screen_once(run, output, folder, shown, name)
         run.send_signal(signal.SIGINT)
         assert run.wait(timeout=90) == 0, diagnosis(folder)
     finally:
