@@ -25,7 +25,8 @@ unacked and its commit retried with backoff for as long as it takes (handing it 
 spend its deliveries' delivery limit, and nothing behind it could be applied anyway). Each retry
 is logged, as an error past ``DATABASE_PATIENCE`` seconds, and readiness reports the database
 down meanwhile. A stop abandons a batch that is waiting: nothing of it is committed and the
-broker delivers it again.
+broker delivers it again. A replica that lost its lease (``shared.lease``) waits the same way
+until its runtime stops the consumer, which hands the batch back for the new holder.
 
 **Any other error** retries the batch one message at a time, so that one bad message is isolated:
 a message that still fails is nacked after a pause and, after the queue's delivery limit,
