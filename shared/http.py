@@ -33,6 +33,8 @@ HTTP_REQUESTS = Counter(
 HTTP_SECONDS = Histogram("sangkien_http_request_seconds", "HTTP request time by route.", ["route"])
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 RETRY_AFTER_SECONDS = 5
+# What a request meets while the database is away (a restart, a failover): answered 503.
+DATABASE_AWAY = (OperationalError, InterfaceError, ConnectionError)
 
 
 def error_body(field: str, code: str, message: str) -> dict[str, Any]:
@@ -98,7 +100,21 @@ class BodyGuard:
             return
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if self.admit is not None:
-            key_id = await self.admit(headers.get("x-api-key"))
+            try:
+                key_id = await self.admit(headers.get("x-api-key"))
+            except DATABASE_AWAY:
+                # Keys live in the database: while it is away, so is every write.
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    503,
+                    "database_unavailable",
+                    "The database cannot be reached; retry later.",
+                    field="",
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
+                return
             if key_id is None:
                 await self._refuse(
                     scope,
@@ -225,7 +241,7 @@ def install(
     operational endpoints."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
-    for unreachable in (OperationalError, InterfaceError, ConnectionError):
+    for unreachable in DATABASE_AWAY:
         app.add_exception_handler(unreachable, _database_unreachable)
 
     @app.middleware("http")

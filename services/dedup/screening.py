@@ -96,10 +96,13 @@ class Screener:
         indexed before is not stored, start over from the database."""
         if not self.unconfirmed:
             return
-        unconfirmed, self.unconfirmed = self.unconfirmed, set()
+        unconfirmed = self.unconfirmed
         stored = await session.scalar(
             sa.select(sa.func.count()).where(documents.c.submission_id.in_(unconfirmed))
         )
+        # Forgotten only once checked: if the database is away for the check, the next batch
+        # checks again (clearing first lost the doubt, and rolled-back documents stayed in).
+        self.unconfirmed = set()
         if stored != len(unconfirmed):
             log.warning("index_rebuilt_after_rollback", lost=len(unconfirmed) - (stored or 0))
             self.indexes.clear()
