@@ -28,6 +28,5 @@ def register(ctx: DedupContext) -> None:
         apply=ctx.screener.screen_in_order,
         max_batch=ctx.settings.dedup_batch,
         linger=ctx.settings.dedup_linger_seconds,
-        leased=True,
     )
-    runtime.consume(DEDUP_REVIEWED, ReviewedV1, apply=on_reviewed, leased=True)
+    runtime.consume(DEDUP_REVIEWED, ReviewedV1, apply=on_reviewed)

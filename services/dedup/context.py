@@ -25,6 +25,4 @@ class DedupContext:
     def build(cls, settings: DedupSettings) -> DedupContext:
         """Wire the runtime and an empty screener (filled at start-up)."""
         screener = Screener(settings.matching(), settings.dedup_text_cache)
-        # One screener across replicas: a replica that lost the broker but not the database
-        # must not screen beside the one the broker turned to (``shared.lease``).
-        return cls(settings, Runtime(SERVICE, settings, MIGRATIONS, leased=True), screener)
+        return cls(settings, Runtime(SERVICE, settings, MIGRATIONS), screener)
