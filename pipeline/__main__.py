@@ -104,6 +104,10 @@ async def _run(
                 f"{process.name}: OpenAPI {process.base_url}/docs · "
                 f"metrics {process.base_url}/metrics"
             )
+        console.print(
+            f"[bold]Progress board[/] (live, in Vietnamese): {aggregation.base_url}/board/ "
+            f"· a province: {aggregation.base_url}/board/unions/ldld-ha-noi"
+        )
         if plan is not None:
             console.print(
                 f"Simulating a campaign of {plan.count:,} submissions at "
@@ -198,7 +202,14 @@ async def _live(
                         problem=f"progress API did not answer ({type(error).__name__}): "
                         "figures as last read",
                     )
-                view = render(figures, events, sent, plan.count, notices_received(pipeline.run_dir))
+                view = render(
+                    figures,
+                    events,
+                    sent,
+                    plan.count,
+                    notices_received(pipeline.run_dir),
+                    f"{pipeline['aggregation'].base_url}/board/",
+                )
                 if live is not None:
                     live.update(view)
                 else:

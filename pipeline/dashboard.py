@@ -101,9 +101,15 @@ def _scope_line(progress: dict[str, Any]) -> Table:
 
 
 def render(
-    figures: Figures, events: EventCounts, sent: int, planned: int, notices: list[str]
+    figures: Figures,
+    events: EventCounts,
+    sent: int,
+    planned: int,
+    notices: list[str],
+    board_url: str,
 ) -> Group:
-    """The whole view; ``notices``: the last ones the run's webhook receiver verified."""
+    """The whole view; ``notices``: the last ones the run's webhook receiver verified;
+    ``board_url``: the progress board, which shows the same figures in a browser."""
     parts: list[Any] = []
     program = figures.national.get("program")
     if program is not None:
@@ -157,5 +163,6 @@ def render(
     received.add_column("notice")
     for notice in notices or ["(none yet: the first comes at 10.000 sáng kiến nationally)"]:
         received.add_row(notice)
+    parts.append(Text(f"The same, live in a browser: {board_url}", style="bold"))
     parts.extend([leaders, milestones, received])
     return Group(Panel(Group(*parts[:-3]), title="01 triệu sáng kiến — live"), *parts[-3:])

@@ -301,6 +301,13 @@ def operational_router(runtime: Runtime) -> APIRouter:
     return router
 
 
+def shutting_down(app: FastAPI) -> bool:
+    """Whether the server running ``app`` is shutting down: a stream that never ends by itself
+    (server-sent events) ends then, since the server waits for every open response."""
+    server: uvicorn.Server | None = getattr(app.state, "server", None)
+    return server is not None and server.should_exit
+
+
 def serve(service: str, settings: CommonSettings, app: FastAPI) -> None:
     """Run a service's app with JSON logs until SIGTERM or Ctrl-C (or until its supervisor,
     if it has one, dies)."""
@@ -317,6 +324,8 @@ def serve(service: str, settings: CommonSettings, app: FastAPI) -> None:
             access_log=False,
         )
     )
+
+    app.state.server = server
 
     def leave(queue: str) -> None:
         log.error("consumer_stopped_exiting", queue=queue, exit_code=EXIT_CONSUMER_STOPPED)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
 from services.aggregation.context import AggregationContext
@@ -22,15 +23,19 @@ from services.aggregation.leaderboards import Entry, RankBy, ranked
 from services.aggregation.progress import Period, percent
 from services.aggregation.reading import daily_series, period_of, progress_of, tally_rows_of
 from services.aggregation.schemas import (
+    ClusterList,
+    ClusterStanding,
     DayView,
+    ProgramView,
     ProgressView,
     RankedList,
     RankedUnion,
     SeriesView,
     flat,
+    program_view,
     progress_view,
 )
-from shared.http import ApiError
+from shared.http import ApiError, shutting_down
 from shared.reference.targets import PROGRAM_SCOPE
 from shared.reference.unions import LEVELS, Union
 
@@ -74,6 +79,16 @@ def _union(ctx: AggregationContext, code: str) -> Union:
     return union
 
 
+def _children(ctx: AggregationContext, union: Union) -> list[Union]:
+    tree = ctx.reference.tree
+    return [u for code in tree.children(union.code) if (u := tree.get(code)) is not None]
+
+
+def known_union(ctx: Ctx, union_code: UnionCode) -> Union:
+    """The union a route names, checked before any answer starts (a stream's included)."""
+    return _union(ctx, union_code)
+
+
 def _csv(rows: Iterable[dict[str, Any]], filename: str) -> Response:
     buffer = io.StringIO()
     writer: csv.DictWriter[str] | None = None
@@ -111,7 +126,10 @@ async def union_progress(
     period = _period(ctx, scope)
     async with ctx.runtime.sessions() as session:
         progress = await progress_of(session, ctx.reference, union.code, scope, period, as_of)
-    return _answer(progress_view(progress, union), None, fmt, f"{union.code}-{scope}")
+    tree = ctx.reference.tree
+    superiors = [u for code in tree.path(union.code)[:-1] if (u := tree.get(code)) is not None]
+    view = progress_view(progress, union, superiors)
+    return _answer(view, None, fmt, f"{union.code}-{scope}")
 
 
 async def _ranked(
@@ -135,7 +153,7 @@ async def _ranked(
     by_code = {u.code: u for u in unions}
     answer = []
     for rank, entry in ranked(entries, by):
-        union, row = by_code[entry.union_code], found.get(entry.union_code)
+        union, row = by_code[entry.code], found.get(entry.code)
         answer.append(
             RankedUnion(
                 rank=rank,
@@ -179,9 +197,7 @@ async def union_children(
     """The unions directly below, each with its subtree figures and target, ranked."""
     union = _union(ctx, union_code)
     _period(ctx, scope)
-    tree = ctx.reference.tree
-    children = [u for code in tree.children(union.code) if (u := tree.get(code)) is not None]
-    page = _page(await _ranked(ctx, children, scope, by), scope, by, limit, offset)
+    page = _page(await _ranked(ctx, _children(ctx, union), scope, by), scope, by, limit, offset)
     return _answer(page, page.items, fmt, f"{union.code}-children-{scope}")
 
 
@@ -204,6 +220,57 @@ async def level_leaderboard(
     return _answer(page, page.items, fmt, f"{level}-{scope}")
 
 
+@router.get("/leaderboards/clusters", response_model=ClusterList)
+async def cluster_standings(
+    ctx: Ctx,
+    scope: Scope = PROGRAM_SCOPE,
+    within: Annotated[
+        str,
+        Query(
+            max_length=100,
+            description="The union whose direct children the clusters group ('vn': the "
+            "provinces' and central sectors' clusters).",
+        ),
+    ] = "vn",
+) -> ClusterList:
+    """The emulation clusters of a union's direct children: their members' figures and
+    targets summed, ranked by percent, each with the member that leads it by percent."""
+    parent = _union(ctx, within)
+    _period(ctx, scope)
+    clusters = sorted({u.cluster for u in _children(ctx, parent) if u.cluster})
+    standings = []
+    for cluster in clusters:
+        members = await _ranked(ctx, ctx.members_of_cluster(cluster), scope, RankBy.PERCENT)
+        counted = sum(m.counted for m in members)
+        # A cluster's percent means something only when every member has a target.
+        targets = [m.target for m in members]
+        target = sum(t for t in targets if t) if all(targets) and targets else None
+        standings.append((cluster, members, counted, target))
+    entries = [Entry(cluster, counted, target) for cluster, _, counted, target in standings]
+    by_cluster = {cluster: (members, target) for cluster, members, _, target in standings}
+    items = []
+    for rank, entry in ranked(entries, RankBy.PERCENT):
+        members, target = by_cluster[entry.code]
+        items.append(
+            ClusterStanding(
+                rank=rank,
+                cluster=entry.code,
+                members=len(members),
+                counted=entry.counted,
+                target=target,
+                percent=percent(entry.counted, target),
+                leader=members[0] if members else None,
+            )
+        )
+    return ClusterList(within=parent.code, scope=scope, items=items)
+
+
+@router.get("/program", response_model=ProgramView)
+async def program(ctx: Ctx) -> ProgramView:
+    """The program, its phases and their national targets: the scopes every route takes."""
+    return program_view(ctx.reference.program)
+
+
 @router.get("/leaderboards/clusters/{cluster}", response_model=RankedList, responses=CSV_ANSWER)
 async def cluster_leaderboard(
     ctx: Ctx,
@@ -221,6 +288,21 @@ async def cluster_leaderboard(
     _period(ctx, scope)
     page = _page(await _ranked(ctx, members, scope, by), scope, by, limit, offset)
     return _answer(page, page.items, fmt, f"{cluster}-{scope}")
+
+
+@router.get("/unions/{union_code}/stream", response_class=EventSourceResponse)
+async def union_stream(
+    ctx: Ctx, request: Request, union: Annotated[Union, Depends(known_union)]
+) -> AsyncIterable[ServerSentEvent]:
+    """Server-sent events: a ``progress`` event with the union's version as soon as it is read,
+    then each time any of its figures (any scope) change; read the figures again on each. The
+    stream stays open (with keep-alive comments) until the client leaves."""
+    async for version in ctx.revisions.follow(union.code, lambda: shutting_down(request.app)):
+        yield ServerSentEvent(
+            event="progress",
+            id=str(version),
+            data={"union_code": union.code, "version": version},
+        )
 
 
 @router.get("/unions/{union_code}/daily", response_model=SeriesView, responses=CSV_ANSWER)

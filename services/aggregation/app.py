@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.aggregation import api, consumers
+from services.aggregation import api, board, consumers
 from services.aggregation.context import AggregationContext
 from services.aggregation.settings import AggregationSettings
 from shared import http
@@ -22,7 +22,9 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The ledger process starts once the database is migrated, before anything is consumed.
         await ctx.runtime.start(prepare=ctx.ledger.start)
+        ctx.revisions.start()
         yield
+        await ctx.revisions.stop()
         await ctx.runtime.stop()
         await ctx.ledger.stop()
 
@@ -35,4 +37,5 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     http.install(app, ctx.runtime, max_body_bytes=4 * 1024)
     app.include_router(api.router)
+    board.install(app)
     return app

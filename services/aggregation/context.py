@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from services.aggregation.live import RevisionWatch
 from services.aggregation.settings import AggregationSettings
 from services.aggregation.snapshots import SnapshotPublisher
 from services.aggregation.worker import LedgerWorker
@@ -20,8 +21,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 @dataclass
 class AggregationContext:
-    """Settings, reference data, runtime, snapshot publisher and ledger process of one
-    aggregation service.
+    """Settings, reference data, runtime, snapshot publisher, ledger process and the board's
+    revision watch of one aggregation service.
 
     ``apply_lock`` lets one batch at a time touch the counters (both queues feed the same rows)
     and keeps the snapshot publisher from reading half a batch.
@@ -33,6 +34,7 @@ class AggregationContext:
     snapshots: SnapshotPublisher
     apply_lock: asyncio.Lock
     ledger: LedgerWorker
+    revisions: RevisionWatch
 
     @classmethod
     def build(cls, settings: AggregationSettings) -> AggregationContext:
@@ -53,7 +55,9 @@ class AggregationContext:
         )
         runtime.while_active(snapshots.start, snapshots.stop)
         ledger = LedgerWorker(settings, SERVICE, runtime.lease.holder)
-        return cls(settings, reference, runtime, snapshots, lock, ledger)
+        # Every replica serves the board, the standby too.
+        revisions = RevisionWatch(runtime.sessions, settings.aggregation_board_seconds)
+        return cls(settings, reference, runtime, snapshots, lock, ledger, revisions)
 
     def members_of_level(self, level: str) -> list[Union]:
         """Every union of ``level``."""

@@ -1,4 +1,4 @@
-"""Ranking unions against each other (pure): by counted, or by percent of target."""
+"""Ranking unions (or emulation clusters) against each other (pure): by counted or by percent."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ class RankBy(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A union's standing for a scope, as a leaderboard needs it."""
+    """A union's (or an emulation cluster's) standing for a scope, as a leaderboard needs it."""
 
-    union_code: str
+    code: str
     counted: int
     target: int | None
 
@@ -38,9 +38,9 @@ def ranked(entries: Sequence[Entry], by: RankBy) -> list[tuple[int, Entry]]:
         if by is RankBy.PERCENT:
             share = entry.percent
             if share is None:
-                return (1, -entry.counted, entry.union_code)
-            return (0, -share, entry.union_code)
-        return (0, -entry.counted, entry.union_code)
+                return (1, -entry.counted, entry.code)
+            return (0, -share, entry.code)
+        return (0, -entry.counted, entry.code)
 
     ordered = sorted(entries, key=key)
     result: list[tuple[int, Entry]] = []

@@ -8,9 +8,12 @@ dated earlier moves it earlier, and a review that excludes a submission can move
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from shared.contracts.progress import Crossing
+from shared.reference.milestones import Rule, counts_to_date
 
 WINDOWS = (1, 7, 30)
 # Beyond this the pace foresees no completion date worth printing (and dates would overflow).
@@ -105,3 +108,20 @@ def pace(
 def percent(counted: int, target: int | None) -> float | None:
     """Counted against the target, in percent (two decimals)."""
     return None if not target else round(100 * counted / target, 2)
+
+
+def thresholds_passed(
+    rules: Iterable[Rule], level: str, scope: str, target: int | None, counted: int
+) -> set[int]:
+    """The counts a snapshot dates: each milestone rule's count at or below ``counted``, and the
+    target once reached (its day is the snapshot's ``reached_on``)."""
+    counts = counts_to_date(rules, level, scope, target)
+    if target is not None:
+        counts.add(target)
+    return {count for count in counts if count <= counted}
+
+
+def crossings(daily: Mapping[date, int], period: Period, counts: Iterable[int]) -> list[Crossing]:
+    """The date each of ``counts`` was first reached by the cumulative daily counted series."""
+    dated = ((count, reached_on(daily, period, count)) for count in sorted(counts))
+    return [Crossing(counted=count, reached_on=day) for count, day in dated if day is not None]

@@ -10,8 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.aggregation.counting import Figures, Reach
 from services.aggregation.ledger import FIGURES
-from services.aggregation.progress import Pace, Period, days_ahead, pace, percent, reached_on
+from services.aggregation.progress import (
+    Pace,
+    Period,
+    crossings,
+    days_ahead,
+    pace,
+    percent,
+    reached_on,
+    thresholds_passed,
+)
 from services.aggregation.store import daily, tallies
+from shared.contracts.progress import Crossing
 from shared.contracts.progress import Figures as PublishedFigures
 from shared.reference.calendar import Program
 from shared.reference.catalog import ReferenceData
@@ -54,6 +64,7 @@ class Progress:
     reached_on: date | None
     days_ahead: int | None
     pace: Pace
+    milestones: list[Crossing]
 
 
 async def tally_rows_of(
@@ -95,7 +106,8 @@ async def progress_of(
     period: Period,
     as_of: date | None = None,
 ) -> Progress:
-    """Figures, target, percent, ``reached_on``, ``days_ahead`` and pace of one union.
+    """Figures, target, percent, ``reached_on``, ``days_ahead``, pace and the milestone counts
+    passed (dated as the snapshots date them) of one union.
 
     ``as_of`` (for rolling windows and pace) defaults to the latest date the union has data for.
     """
@@ -107,6 +119,12 @@ async def progress_of(
     goal = target.effective if target else None
     reached = reached_on(series, period, goal)
     latest_on = subtree_row.latest_on if subtree_row is not None else None
+    union = reference.tree.get(union_code)
+    passed = (
+        thresholds_passed(reference.milestone_rules, union.level, scope, goal, subtree.counted)
+        if union is not None
+        else set()
+    )
     return Progress(
         union_code=union_code,
         scope=scope,
@@ -120,4 +138,5 @@ async def progress_of(
         reached_on=reached,
         days_ahead=days_ahead(period, reached),
         pace=pace(series, period, goal, as_of or latest_on or period.starts_on, reached),
+        milestones=crossings(series, period, passed),
     )

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.aggregation.reading import Progress, published
-from shared.contracts.progress import Figures
+from shared.contracts.progress import Crossing, Figures
+from shared.reference.calendar import Program
 from shared.reference.unions import Union
 
 
@@ -33,6 +34,14 @@ class PaceView(BaseModel):
     needed_per_day: float | None
 
 
+class UnionLink(BaseModel):
+    """A union named in another's answer (its superiors, its children)."""
+
+    union_code: str
+    name: str
+    level: str
+
+
 class ProgressView(BaseModel):
     """Progress of one union for one scope."""
 
@@ -40,6 +49,7 @@ class ProgressView(BaseModel):
     name: str
     level: str
     cluster: str | None
+    path: list[UnionLink]
     scope: str
     starts_on: date
     ends_on: date
@@ -51,6 +61,7 @@ class ProgressView(BaseModel):
     reached_on: date | None
     days_ahead: int | None
     pace: PaceView
+    milestones: list[Crossing]
 
 
 class RankedUnion(BaseModel):
@@ -78,6 +89,68 @@ class RankedList(BaseModel):
     items: list[RankedUnion]
 
 
+class ClusterStanding(BaseModel):
+    """An emulation cluster (cụm thi đua): its members' figures summed, and its leader."""
+
+    rank: int
+    cluster: str
+    members: int
+    counted: int
+    target: int | None
+    percent: float | None
+    leader: RankedUnion | None
+
+
+class ClusterList(BaseModel):
+    """The emulation clusters of a union's children, ranked by their summed percent of target."""
+
+    within: str
+    scope: str
+    items: list[ClusterStanding]
+
+
+class PhaseView(BaseModel):
+    """A phase of the program."""
+
+    code: str
+    name: str
+    starts_on: date
+    ends_on: date
+    national_target: int
+
+
+class ProgramView(BaseModel):
+    """The program and its calendar."""
+
+    code: str
+    name: str
+    starts_on: date
+    ends_on: date
+    national_target: int
+    phases: list[PhaseView]
+
+
+def program_view(program: Program) -> ProgramView:
+    """The API's view of the program calendar."""
+    return ProgramView(
+        code=program.code,
+        name=program.name,
+        starts_on=program.starts_on,
+        ends_on=program.ends_on,
+        national_target=program.national_target,
+        phases=[
+            PhaseView(
+                code=phase.code,
+                name=phase.name,
+                starts_on=phase.starts_on,
+                ends_on=phase.ends_on,
+                national_target=phase.national_target,
+            )
+            for phase in program.phases
+        ],
+    )
+
+
 class DayView(BaseModel):
     """Counted on one local date, and the running total of the scope."""
 
@@ -94,8 +167,8 @@ class SeriesView(BaseModel):
     days: list[DayView]
 
 
-def progress_view(progress: Progress, union: Union) -> ProgressView:
-    """The API's view of a union's progress."""
+def progress_view(progress: Progress, union: Union, superiors: list[Union]) -> ProgressView:
+    """The API's view of a union's progress; ``superiors`` from the national node down."""
     target = progress.target
     pace = progress.pace
     return ProgressView(
@@ -103,6 +176,7 @@ def progress_view(progress: Progress, union: Union) -> ProgressView:
         name=union.name,
         level=union.level,
         cluster=union.cluster,
+        path=[UnionLink(union_code=u.code, name=u.name, level=u.level) for u in superiors],
         scope=progress.scope,
         starts_on=progress.period.starts_on,
         ends_on=progress.period.ends_on,
@@ -127,6 +201,7 @@ def progress_view(progress: Progress, union: Union) -> ProgressView:
             projected_on=pace.projected_on,
             needed_per_day=None if pace.needed_per_day is None else round(pace.needed_per_day, 2),
         ),
+        milestones=progress.milestones,
     )
 
 

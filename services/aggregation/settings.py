@@ -29,3 +29,9 @@ class AggregationSettings(CommonSettings):
             "unions and scopes that have a target (the ones milestones are measured against)."
         ),
     )
+    aggregation_board_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="How often the board's live stream reads the followed unions' counters.",
+    )

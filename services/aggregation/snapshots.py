@@ -19,15 +19,20 @@ never shown, and then no milestone was really reached.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from collections.abc import Callable
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.aggregation.counting import Reach
-from services.aggregation.progress import Period, days_ahead, percent, reached_on
+from services.aggregation.progress import (
+    Period,
+    crossings,
+    days_ahead,
+    percent,
+    thresholds_passed,
+)
 from services.aggregation.reading import (
     daily_series,
     figures_of,
@@ -42,7 +47,6 @@ from shared.contracts.progress import Crossing, ProgressUpdatedV1
 from shared.messaging.inbox import Fence
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
-from shared.reference.milestones import Rule, counts_to_date
 from shared.reference.unions import Union
 
 log = structlog.get_logger(__name__)
@@ -60,23 +64,6 @@ def tracking(reference: ReferenceData, every_union: bool) -> Callable[[str, str]
         )
 
     return tracked
-
-
-def thresholds_passed(
-    rules: Iterable[Rule], level: str, scope: str, target: int | None, counted: int
-) -> set[int]:
-    """The counts a snapshot dates: each milestone rule's count at or below ``counted``, and the
-    target once reached (its day is the snapshot's ``reached_on``)."""
-    counts = counts_to_date(rules, level, scope, target)
-    if target is not None:
-        counts.add(target)
-    return {count for count in counts if count <= counted}
-
-
-def crossings(daily: Mapping[date, int], period: Period, counts: Iterable[int]) -> list[Crossing]:
-    """The date each of ``counts`` was first reached by the cumulative daily counted series."""
-    dated = ((count, reached_on(daily, period, count)) for count in sorted(counts))
-    return [Crossing(counted=count, reached_on=day) for count, day in dated if day is not None]
 
 
 def snapshot(

@@ -179,7 +179,7 @@ def test_rolling_windows_pace_and_projection() -> None:
 
 def test_leaderboards_rank_with_ties_and_targets() -> None:
     entries = [Entry("a", 5, 10), Entry("b", 8, None), Entry("c", 5, 5), Entry("d", 1, 1)]
-    by_count = [(rank, e.union_code) for rank, e in ranked(entries, RankBy.COUNTED)]
+    by_count = [(rank, e.code) for rank, e in ranked(entries, RankBy.COUNTED)]
     assert by_count == [(1, "b"), (2, "a"), (2, "c"), (4, "d")]
-    by_percent = [(rank, e.union_code) for rank, e in ranked(entries, RankBy.PERCENT)]
+    by_percent = [(rank, e.code) for rank, e in ranked(entries, RankBy.PERCENT)]
     assert by_percent == [(1, "c"), (1, "d"), (3, "a"), (4, "b")]

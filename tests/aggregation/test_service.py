@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 from typing import Any
@@ -12,7 +13,9 @@ from pipeline.tap import Tap
 from shared.contracts.envelope import Message
 from shared.contracts.submission import ReviewDecision, Verdict
 from shared.polling import poll
+from tests.conftest import aggregation_app
 from tests.support.events import facts, reviewed, screened
+from tests.support.inprocess import serving
 from tests.support.publish import take_messages
 
 HN_1, HN_2 = "ldld-ha-noi.h03.cs0001", "ldld-ha-noi.h03.cs0002"
@@ -151,6 +154,30 @@ async def test_api_answers_children_leaderboards_and_csv(
     ranked = (await aggregation.get(f"/v1/leaderboards/clusters/{cluster}")).json()
     assert "ldld-ha-noi" in {i["union_code"] for i in ranked["items"]}
 
+    clusters = (await aggregation.get("/v1/leaderboards/clusters")).json()
+    top = (await aggregation.get("/v1/unions/vn/children")).json()["items"]
+    assert clusters["within"] == "vn"
+    assert {c["cluster"] for c in clusters["items"]} == {u["cluster"] for u in top} - {None}
+    hanoi_cluster = next(c for c in clusters["items"] if c["cluster"] == cluster)
+    assert hanoi_cluster["counted"] == sum(i["counted"] for i in ranked["items"]) == 3
+    assert hanoi_cluster["leader"]["union_code"] == ranked["items"][0]["union_code"]
+    province_clusters = await aggregation.get(
+        "/v1/leaderboards/clusters", params={"within": "ldld-ha-noi"}
+    )
+    assert {c["cluster"] for c in province_clusters.json()["items"]} == {
+        c["cluster"] for c in children["items"] if c["cluster"]
+    }
+
+    grassroots = (await aggregation.get(f"/v1/unions/{HN_1}/progress")).json()
+    assert [u["union_code"] for u in grassroots["path"]] == [
+        "vn",
+        "ldld-ha-noi",
+        "ldld-ha-noi.h03",
+    ]
+    program = (await aggregation.get("/v1/program")).json()
+    assert [p["code"] for p in program["phases"]] == ["phase-1", "phase-2"]
+    assert sum(p["national_target"] for p in program["phases"]) == program["national_target"]
+
     exported = await aggregation.get("/v1/unions/vn/progress", params={"format": "csv"})
     assert exported.headers["content-type"].startswith("text/csv")
     header, row = exported.text.lstrip("\ufeff").splitlines()
@@ -162,3 +189,21 @@ async def test_api_answers_children_leaderboards_and_csv(
     bad_scope = await aggregation.get("/v1/unions/vn/progress", params={"scope": "phase-9"})
     assert bad_scope.status_code == 422
     assert json.loads(bad_scope.text)["errors"][0]["field"] == "scope"
+
+
+async def test_the_board_stream_tells_each_change_of_a_union_until_shutdown(
+    broker_url: str, database_url: str
+) -> None:
+    app = aggregation_app(broker_url, database_url)
+    stopping = False
+    async with serving(app, "aggregation") as http, Tap(broker_url, ()) as tap:
+        versions = app.state.ctx.revisions.follow("ldld-ha-noi", lambda: stopping)
+        first = await asyncio.wait_for(anext(versions), 10)
+        await send(tap, screened(facts("s1", HN_1, date(2022, 3, 1))))
+        second = await asyncio.wait_for(anext(versions), 30)
+        assert second > first
+        await send(tap, screened(facts("s2", LAI_CHAU, date(2022, 3, 1))))
+        await progress_of(http, "vn", counted=2)
+        stopping = True
+        # Lai Châu's submission changed nothing in Hà Nội: the stream ends without another event.
+        assert [v async for v in versions] == []

@@ -13,8 +13,13 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.aggregation.progress import Period, days_ahead, reached_on
-from services.aggregation.snapshots import crossings, thresholds_passed
+from services.aggregation.progress import (
+    Period,
+    crossings,
+    days_ahead,
+    reached_on,
+    thresholds_passed,
+)
 from services.notify.revisions import Told, after, revision
 from services.notify.rules import standings
 from shared.contracts.envelope import utc_now
