@@ -3,6 +3,7 @@ and its ledger process comes and goes with it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -132,3 +133,34 @@ async def test_a_killed_ledger_process_is_replaced_and_nothing_is_lost_or_counte
         assert "ledger_process_lost_restarting" in service.logs()
     finally:
         service.terminate()
+
+
+async def test_sigterm_ends_open_board_streams_and_the_process(
+    broker_url: str, database_url: str, tmp_path: Path
+) -> None:
+    service = ServiceProcess(
+        "aggregation",
+        {"SANGKIEN_BROKER_URL": broker_url, "SANGKIEN_DATABASE_URL": database_url},
+        tmp_path,
+    )
+    service.start()
+    try:
+        await service.wait_ready()
+        async with (
+            httpx.AsyncClient(base_url=service.base_url, timeout=30) as http,
+            http.stream("GET", "/v1/unions/vn/stream") as stream,
+        ):
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+            assert await anext(lines) == "event: progress"
+            assert service.process is not None
+            service.process.send_signal(signal.SIGTERM)
+            # uvicorn waits for every open response before it stops: the stream must end.
+            rest = [line async for line in lines]
+            assert all(not line.startswith("event:") or line == "event: progress" for line in rest)
+        # uvicorn shuts down, then lets the captured SIGTERM end the process.
+        exit_code = await asyncio.to_thread(service.process.wait, 20)
+        assert exit_code == -signal.SIGTERM, service.logs()
+        assert "Application shutdown complete" in service.logs()
+    finally:
+        service.kill()
