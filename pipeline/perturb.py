@@ -9,6 +9,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 
+import icu
+
 from pipeline.texts import Initiative, initiative
 
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
@@ -125,6 +127,51 @@ def extend(rng: random.Random) -> Callable[[Initiative], Initiative]:
     return apply
 
 
+def _look_alikes() -> dict[str, list[str]]:
+    """Each ASCII lowercase letter and the Cyrillic and Greek lowercase letters drawn like it
+    (those whose UTS #39 skeleton is that letter, from ICU's confusables data)."""
+    spoof = icu.SpoofChecker()
+    found: dict[str, list[str]] = {}
+    for code in range(0x370, 0x500):
+        char = chr(code)
+        skeleton = spoof.getSkeleton(0, char)
+        if char.islower() and len(skeleton) == 1 and "a" <= skeleton <= "z":
+            found.setdefault(skeleton, []).append(char)
+    return found
+
+
+LOOK_ALIKES = _look_alikes()
+INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
+
+
+def look_alike_letters(rng: random.Random, share: float) -> Callable[[Initiative], Initiative]:
+    """``share`` of the letters that have one replaced by a Cyrillic or Greek look-alike
+    ("а", "е", "о", "р", "с", "х", "у", "і"…): the copy reads the same on screen."""
+
+    def change(text: str) -> str:
+        return "".join(
+            rng.choice(LOOK_ALIKES[c]) if c in LOOK_ALIKES and rng.random() < share else c
+            for c in text
+        )
+
+    return lambda item: _map_text(item, change)
+
+
+def invisible_characters(rng: random.Random, share: float) -> Callable[[Initiative], Initiative]:
+    """Zero-width spaces and joiners, word joiners and byte-order marks inside ``share`` of
+    the words: the copy reads the same on screen."""
+
+    def change(text: str) -> str:
+        words = text.split(" ")
+        for position, word in enumerate(words):
+            if len(word) > 1 and rng.random() < share:
+                cut = rng.randrange(1, len(word))
+                words[position] = word[:cut] + rng.choice(INVISIBLE) + word[cut:]
+        return " ".join(words)
+
+    return lambda item: _map_text(item, change)
+
+
 def combine(*steps: Callable[[Initiative], Initiative]) -> Callable[[Initiative], Initiative]:
     """Several perturbations one after the other."""
 
@@ -138,7 +185,22 @@ def combine(*steps: Callable[[Initiative], Initiative]) -> Callable[[Initiative]
 
 # Classes that change only what matching folds away: their copies are exact duplicates.
 FORM_ONLY_CLASSES = frozenset(
-    {"diacritics stripped", "NFD", "new tone placement", "spacing and punctuation"}
+    {
+        "diacritics stripped",
+        "NFD",
+        "new tone placement",
+        "spacing and punctuation",
+        "look-alike letters",
+        "invisible characters",
+    }
+)
+# Classes whose tricks the key undoes beyond Vietnamese normalisation (``canonical``).
+DISGUISE_CLASSES = frozenset(
+    {
+        "look-alike letters",
+        "invisible characters",
+        "combined: 10% edits, look-alikes, invisible",
+    }
 )
 
 
@@ -154,10 +216,15 @@ def positive_classes(rng: random.Random) -> dict[str, Callable[[Initiative], Ini
         "NFD": to_nfd,
         "new tone placement": new_tone_placement,
         "spacing and punctuation": spacing_and_punctuation(rng),
+        "look-alike letters": look_alike_letters(rng, 0.3),
+        "invisible characters": invisible_characters(rng, 0.3),
         "truncated to 60%": truncate(0.6),
         "extended": extend(rng),
         "combined: 10% edits, no accents, reordered": combine(
             edit_words(rng, 0.10), strip_accents, reorder_sentences(rng)
         ),
         "combined: new title, NFD, truncated": combine(change_title(rng), to_nfd, truncate(0.7)),
+        "combined: 10% edits, look-alikes, invisible": combine(
+            edit_words(rng, 0.10), look_alike_letters(rng, 0.5), invisible_characters(rng, 0.5)
+        ),
     }

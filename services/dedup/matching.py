@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import rensa
 
-from services.dedup.normalise import matching_key
+from services.dedup.normalise import KEY_VERSION, matching_key
 from shared.contracts.submission import Candidate, Verdict
 
 METHOD = "minhash-lsh-rensa"
@@ -46,7 +46,7 @@ class MatchingParameters:
     def version(self) -> str:
         """Identifies the method and its parameters in every verdict."""
         return (
-            f"{METHOD}-{rensa.RMinHash.ALGORITHM_VERSION}/k{self.shingle_size}"
+            f"{METHOD}-{rensa.RMinHash.ALGORITHM_VERSION}/key{KEY_VERSION}/k{self.shingle_size}"
             f"/p{self.num_perm}b{self.num_bands}/t{self.threshold}/c{self.containment_weight}"
         )
 
@@ -270,20 +270,23 @@ class Index:
             return None
         return signature
 
+    def sign(self, keys: list[str]) -> list[rensa.RMinHash]:
+        """The signatures of these matching keys, computed in Rust a batch at a time."""
+        if not keys:
+            return []
+        size = self.params.shingle_size
+        signed: list[rensa.RMinHash] = rensa.RMinHash.from_token_sets(
+            [shingles(key, size) for key in keys], self.params.num_perm, self.params.seed
+        )
+        return signed
+
     def _add_batch(self, batch: list[tuple[str, str, bytes | None]]) -> None:
         if not batch:
             return
         signatures = [self.restore(state) for _, _, state in batch]
         missing = [i for i, signature in enumerate(signatures) if signature is None]
-        if missing:
-            size = self.params.shingle_size
-            computed = rensa.RMinHash.from_token_sets(
-                [shingles(batch[i][1], size) for i in missing],
-                self.params.num_perm,
-                self.params.seed,
-            )
-            for i, signature in zip(missing, computed, strict=True):
-                signatures[i] = signature
+        for i, signature in zip(missing, self.sign([batch[i][1] for i in missing]), strict=True):
+            signatures[i] = signature
         ready = [s for s in signatures if s is not None]
         start = len(self._ids)
         self._lsh.insert_pairs([(start + i, s) for i, s in enumerate(ready)])

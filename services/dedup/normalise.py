@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import icu
 import numpy as np
 
 _TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng (combining, in NFD)
@@ -59,30 +60,74 @@ def strip_diacritics(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", bare) if unicodedata.category(c) != "Mn")
 
 
-def _general_key(text: str) -> str:
-    return " ".join(_NOT_WORD.sub(" ", strip_diacritics(text).casefold()).split())
-
-
 _DROPPED, _UNKNOWN, _SPACE = 0, 255, 32
+# Bumped whenever a matching key changes for some text: stored keys of another version are
+# derived again when the index is rebuilt.
+KEY_VERSION = 2
+# Every code point below this has its entry in the key table; later ones (rare scripts) are
+# looked at one by one.
+_TABLE_END = 0x20000
+_SPOOF = icu.SpoofChecker()
+
+
+def _fold(text: str) -> str:
+    return _NOT_WORD.sub(" ", strip_diacritics(text).casefold())
+
+
+def lookalike(char: str) -> str | None:
+    """The ASCII letter or digit (folded) that the character ``char`` is drawn like, if any.
+
+    From Unicode's confusables (UTS #39 skeleton, ICU's data): Cyrillic "а", "р", "с", Greek
+    "ο", fullwidth and mathematical letters… A lowercase letter whose skeleton is no ASCII
+    letter is taken as its capital ("к" is drawn as a small "К", whose skeleton is "K").
+    """
+    for form in (char, char.upper()):
+        skeleton = _fold(_SPOOF.getSkeleton(0, form)).strip()
+        if len(skeleton) == 1 and skeleton.isascii() and skeleton.isalnum():
+            return skeleton
+    return None
 
 
 def _key_byte(code: int) -> int:
     """What one character becomes in a matching key: an ASCII byte, ``_DROPPED`` (a combining
-    mark) or ``_UNKNOWN`` (anything else: other scripts, ß → ss…)."""
-    if 0x370 <= code < 0x1E00 or 0x1F00 <= code < 0x2000 or 0xD800 <= code < 0xE000:
+    mark, an invisible format character) or ``_UNKNOWN`` (anything else: ß → ss, ideographs…).
+
+    Latin letters keep their own base letter (Vietnamese letters fold only as the key always
+    folded them); other characters become the ASCII letter they are drawn like, if any.
+    """
+    if 0xD800 <= code < 0xE000:
         return _UNKNOWN
-    folded = _NOT_WORD.sub(" ", strip_diacritics(chr(code)).casefold())
+    char = chr(code)
+    if unicodedata.category(char) == "Cf":  # zero-width space and joiner, word joiner, BOM…
+        return _DROPPED
+    folded = _fold(char)
     if not folded:
         return _DROPPED
-    return ord(folded) if len(folded) == 1 and folded.isascii() else _UNKNOWN
+    if len(folded) == 1 and folded.isascii():
+        return ord(folded)
+    # A capital first as it is drawn (Greek "Η" is an H; folded, "η" would be an n).
+    drawn_like = lookalike(char) or (lookalike(folded) if len(folded) == 1 else None)
+    return ord(drawn_like) if drawn_like is not None else _UNKNOWN
 
 
-# Every character of Latin text (U+0000–U+036F, with the combining marks, and U+1E00–U+1EFF,
-# where Vietnamese letters live) and of general punctuation (U+2000–U+206F: quotes, dashes…) to
-# what it becomes in a matching key, and one more entry, unknown, for every later code point.
-# Dropping the marks makes every step of the key local to one character (NFD decomposes
-# character by character, case folding too), so one table lookup per character does it all.
-_KEY_BYTES = np.array([*map(_key_byte, range(0x2070)), _UNKNOWN], dtype=np.uint8)
+# Every code point of the table's range to what it becomes in a matching key, and one more
+# entry, unknown, for every later one. Dropping the marks makes every step of the key local to
+# one character (NFD decomposes character by character, case folding too), so one table lookup
+# per character does it all.
+_KEY_BYTES = np.array([*map(_key_byte, range(_TABLE_END)), _UNKNOWN], dtype=np.uint8)
+# The same for the general path, as a str.translate table: look-alikes to their ASCII letter,
+# format characters dropped.
+_LOOKALIKES: dict[int, str | None] = {
+    code: None if byte == _DROPPED else chr(byte)
+    for code, byte in enumerate(_KEY_BYTES[:_TABLE_END].tolist())
+    if code >= 0x80
+    and byte != _UNKNOWN
+    and (byte != _DROPPED or unicodedata.category(chr(code)) == "Cf")
+}
+
+
+def _general_key(text: str) -> str:
+    return " ".join(_fold(text.translate(_LOOKALIKES)).split())
 
 
 def matching_key(text: str) -> str:

@@ -29,6 +29,7 @@ from services.dedup.matching import (
     document_text,
     exact_hash,
 )
+from services.dedup.normalise import KEY_VERSION, matching_key
 from services.dedup.store import dismissed_pairs, documents
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.submission import ReceivedV1, ScreenedV1
@@ -84,12 +85,94 @@ class Screener:
         return self.indexes.setdefault(program, Index(self.params))
 
     async def rebuild(self, sessions: async_sessionmaker[AsyncSession]) -> int:
-        """Load every screened document into the indexes, in screening order."""
+        """Load every screened document into the indexes, in screening order, once the keys
+        stored by an older version of the matching key are derived again."""
         started = time.perf_counter()
+        rekeyed = await self.rekey(sessions)
         async with sessions() as session:
             count = await self.catch_up(session)
-        log.info("index_rebuilt", documents=count, seconds=round(time.perf_counter() - started, 2))
+        log.info(
+            "index_rebuilt",
+            documents=count,
+            rekeyed=rekeyed,
+            seconds=round(time.perf_counter() - started, 2),
+        )
         return count
+
+    async def rekey(self, sessions: async_sessionmaker[AsyncSession], chunk: int = 5_000) -> int:
+        """Derive again, a chunk per transaction, every stored key of an older key version,
+        with its signature; the reviewers' dismissals keyed by the old key's hash follow it.
+
+        The new key is derived from the stored key, since the source text is not stored:
+        look-alike letters are folded as in a new key, but words an invisible character split
+        before intake removed such characters stay split.
+        """
+        index, count = Index(self.params), 0
+        while True:
+            async with sessions() as session, session.begin():
+                rows = (
+                    await session.execute(
+                        sa.select(documents.c.seq, documents.c.matching_key)
+                        .where(documents.c.key_version != KEY_VERSION)
+                        .order_by(documents.c.seq)
+                        .limit(chunk)
+                    )
+                ).all()
+                if not rows:
+                    return count
+                keys = [matching_key(row.matching_key) for row in rows]
+                signatures = index.sign(keys)
+                await session.execute(
+                    documents.update()
+                    .where(documents.c.seq == sa.bindparam("s"))
+                    .values(
+                        matching_key=sa.bindparam("k"),
+                        signature=sa.bindparam("g"),
+                        key_version=KEY_VERSION,
+                    ),
+                    [
+                        {"s": row.seq, "k": key, "g": bytes(signature.__getstate__())}
+                        for row, key, signature in zip(rows, keys, signatures, strict=True)
+                    ],
+                )
+                moved = {
+                    exact_hash(row.matching_key): exact_hash(key)
+                    for row, key in zip(rows, keys, strict=True)
+                    if key != row.matching_key
+                }
+                await self._move_dismissals(session, moved)
+                count += len(rows)
+
+    @staticmethod
+    async def _move_dismissals(session: AsyncSession, moved: dict[str, str]) -> None:
+        """Key the dismissals of texts whose key changed by the new key's hash (two old keys
+        may now be one: their dismissals are merged)."""
+        if not moved:
+            return
+        pairs = (
+            await session.execute(
+                sa.select(dismissed_pairs).where(dismissed_pairs.c.text_hash.in_(moved))
+            )
+        ).all()
+        if not pairs:
+            return
+        moving = dismissed_pairs.c.text_hash.in_(moved)
+        await session.execute(dismissed_pairs.delete().where(moving))
+        wanted = {(moved[pair.text_hash], pair.other_id): pair.review_id for pair in pairs}
+        rows = await session.execute(
+            sa.select(dismissed_pairs.c.text_hash, dismissed_pairs.c.other_id).where(
+                dismissed_pairs.c.text_hash.in_({text_hash for text_hash, _ in wanted})
+            )
+        )
+        present = {(text_hash, other_id) for text_hash, other_id in rows}
+        await session.execute(
+            dismissed_pairs.insert(),
+            [
+                {"text_hash": text_hash, "other_id": other_id, "review_id": review_id}
+                for (text_hash, other_id), review_id in wanted.items()
+                if (text_hash, other_id) not in present
+            ],
+        )
 
     async def settle(self, session: AsyncSession) -> None:
         """Make sure the indexes hold nothing a rolled-back transaction screened: if a document
@@ -191,6 +274,7 @@ class Screener:
             "union_code": event.union_code,
             "author_key": event.author_key,
             "matching_key": probe.key,
+            "key_version": KEY_VERSION,
             "signature": probe.stored_signature(),
             "verdict": match.verdict.value,
             "score": match.score,

@@ -19,6 +19,8 @@ documents = sa.Table(
     sa.Column("union_code", sa.String(100), nullable=False),
     sa.Column("author_key", sa.String(64), nullable=False),
     sa.Column("matching_key", sa.Text, nullable=False),
+    # normalise.KEY_VERSION of the stored key: older ones are derived again at rebuild.
+    sa.Column("key_version", sa.Integer, nullable=False, server_default=sa.text("1")),
     sa.Column("signature", sa.LargeBinary),  # rensa's serialised MinHash; null: recompute
     sa.Column("verdict", sa.String(30), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
