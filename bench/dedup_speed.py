@@ -39,6 +39,7 @@ from rich.table import Table
 from pipeline.perturb import edit_words
 from pipeline.texts import Initiative, initiative
 from services.dedup.matching import Index, MatchingParameters, document_text
+from services.dedup.normalise import KEY_VERSION
 from services.dedup.screening import Screener
 from shared.db import make_engine, make_sessionmaker
 
@@ -55,13 +56,13 @@ def fill_database(path: Path, size: int) -> None:
     connection = sqlite3.connect(path)
     connection.execute(
         "CREATE TABLE documents (seq INTEGER PRIMARY KEY, submission_id TEXT UNIQUE, "
-        "program TEXT, matching_key TEXT, signature BLOB)"
+        "program TEXT, matching_key TEXT, key_version INTEGER, signature BLOB)"
     )
     rng = random.Random(size)
     index = Index(MatchingParameters())
     insert = (
-        "INSERT INTO documents (submission_id, program, matching_key, signature) "
-        "VALUES (?, ?, ?, ?)"
+        "INSERT INTO documents (submission_id, program, matching_key, key_version, signature) "
+        f"VALUES (?, ?, ?, {KEY_VERSION}, ?)"
     )
     batch: list[tuple[str, str, str, bytes]] = []
     for number in range(size):
@@ -87,7 +88,7 @@ def corpus_path(folder: Path, size: int) -> Path:
         item = initiative(rng)
         probe = index.probe(document_text(item.title, *item.content()))
         fingerprint.update(probe.key.encode() + probe.stored_signature())
-    return folder / f"dedup-{size}-{fingerprint.hexdigest()[:12]}.sqlite3"
+    return folder / f"dedup-{size}-key{KEY_VERSION}-{fingerprint.hexdigest()[:12]}.sqlite3"
 
 
 def _queries(size: int, count: int) -> list[Initiative]:

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import icu
 
-from pipeline.texts import Initiative, initiative
+from pipeline.texts import Initiative, initiative, preamble
 
 _TONES = "\u0300\u0301\u0303\u0309\u0323"
 _TRADITIONAL = re.compile(rf"(?<![qQ])([oOuU])([{_TONES}])([aAeEyY])(?![\w])")
@@ -172,6 +172,15 @@ def invisible_characters(rng: random.Random, share: float) -> Callable[[Initiati
     return lambda item: _map_text(item, change)
 
 
+def with_preamble(template: str) -> Callable[[Initiative], Initiative]:
+    """A unit's paragraph about the campaign pasted before the situation."""
+    return lambda item: replace(item, situation=f"{template} {item.situation}")
+
+
+# The unit whose preamble the generated filings paste (one unit: the same paragraph each time).
+PREAMBLE_UNIT = "Công đoàn Công ty Cổ phần May Sông Hồng"
+
+
 def combine(*steps: Callable[[Initiative], Initiative]) -> Callable[[Initiative], Initiative]:
     """Several perturbations one after the other."""
 
@@ -204,8 +213,12 @@ DISGUISE_CLASSES = frozenset(
 )
 
 
-def positive_classes(rng: random.Random) -> dict[str, Callable[[Initiative], Initiative]]:
-    """Every near-duplicate class, by name."""
+def positive_classes(
+    rng: random.Random, template: str | None = None
+) -> dict[str, Callable[[Initiative], Initiative]]:
+    """Every near-duplicate class, by name; ``template``: the preamble that one class's copies
+    add (by default one of ``PREAMBLE_UNIT``, about 200 words)."""
+    template = template or preamble(rng, PREAMBLE_UNIT)
     return {
         "edit 5% of words": edit_words(rng, 0.05),
         "edit 10% of words": edit_words(rng, 0.10),
@@ -220,6 +233,7 @@ def positive_classes(rng: random.Random) -> dict[str, Callable[[Initiative], Ini
         "invisible characters": invisible_characters(rng, 0.3),
         "truncated to 60%": truncate(0.6),
         "extended": extend(rng),
+        "preamble added": with_preamble(template),
         "combined: 10% edits, no accents, reordered": combine(
             edit_words(rng, 0.10), strip_accents, reorder_sentences(rng)
         ),

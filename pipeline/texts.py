@@ -245,3 +245,44 @@ def initiative(rng: random.Random, field: str | None = None) -> Initiative:
         _paragraph(rng, EFFECT, slots, ()),
         benefit,
     )
+
+
+PREAMBLE = (
+    "Thực hiện Kế hoạch số {small}/KH-{initials} ngày {day} tháng {m} năm 2021 của {union} về "
+    "triển khai Chương trình “01 triệu sáng kiến – nỗ lực vượt khó, sáng tạo, quyết tâm chiến "
+    "thắng đại dịch Covid-19” trong [công nhân, viên chức, lao động|đoàn viên, người lao "
+    "động|cán bộ, đoàn viên công đoàn].",
+    "Ban chấp hành {union} đã [quán triệt|phổ biến|triển khai] chương trình đến [toàn thể|tất "
+    "cả các|từng] [tổ công đoàn|công đoàn bộ phận|đoàn viên] và [phát động|tổ chức|mở] đợt thi "
+    "đua [cao điểm|chào mừng|hưởng ứng] từ tháng {m} năm 2021.",
+    "Tổ hỗ trợ sáng kiến của {union} đã hướng dẫn [đoàn viên|người lao động|các tổ công đoàn] "
+    "cách [đăng ký|viết|hoàn thiện] [sáng kiến|hồ sơ sáng kiến|bản mô tả sáng kiến], [đánh giá "
+    "hiệu quả|xác định giá trị làm lợi|tính toán hiệu quả kinh tế] và [gửi hồ sơ|cập nhật lên "
+    "hệ thống|nộp hồ sơ] đúng hạn.",
+    "Mỗi [đoàn viên|tổ công đoàn|công đoàn bộ phận] [đăng ký|phấn đấu có|cam kết có] ít nhất "
+    "[một|01|hai] sáng kiến, [giải pháp|cách làm hay|ý tưởng] [trong năm|mỗi quý|trong đợt thi "
+    "đua], [gắn với|phục vụ|góp phần] [phòng, chống dịch|phục hồi sản xuất|nâng cao năng suất] "
+    "[tại đơn vị|của doanh nghiệp|ở cơ sở].",
+    "[Các sáng kiến|Sáng kiến] được [Hội đồng sáng kiến|Ban giám đốc|thủ trưởng đơn vị] [công "
+    "nhận|xét duyệt|thẩm định] sẽ được [khen thưởng|biểu dương|ghi nhận] và [giới thiệu|đề "
+    "xuất|gửi] lên [công đoàn cấp trên|{union}|Liên đoàn Lao động tỉnh] [xét tặng bằng khen|"
+    "tổng hợp|nhân rộng].",
+    "[Công đoàn cơ sở|Ban chấp hành|Ban thường vụ] [phối hợp với|cùng] [chuyên môn|ban giám "
+    "đốc|người sử dụng lao động] [tạo điều kiện|bố trí thời gian|hỗ trợ kinh phí] để [đoàn "
+    "viên|người lao động|các tác giả] [thử nghiệm|áp dụng|triển khai] sáng kiến vào [thực tế|"
+    "sản xuất|công việc hằng ngày].",
+)
+
+
+def preamble(rng: random.Random, union: str, words: int = 200) -> str:
+    """The paragraph about the campaign that a unit pastes before each of its filings (about
+    ``words`` words): the plan it answers, the support team, the registration rules."""
+    slots = {
+        "union": union,
+        "initials": "".join(word[0] for word in union.split()[:4]).upper(),
+        "day": str(rng.randint(1, 28)),
+    }
+    sentences: list[str] = []
+    while sum(len(s.split()) for s in sentences) < words:
+        sentences.append(_sentence(rng, PREAMBLE[len(sentences) % len(PREAMBLE)], slots))
+    return " ".join(sentences)

@@ -262,6 +262,11 @@ class Screener:
         excluded = dismissed | {event.submission_id}
         shortlisted = await self._texts(session, index.shortlist(probe, excluded))
         match = index.judge(probe, excluded, shortlisted)
+        if match.outside_template is not None:
+            # What is like the query outside a template it shares may not have been shortlisted.
+            outside = index.probe_outside(match.outside_template)
+            shortlisted |= await self._texts(session, index.shortlist(outside, excluded))
+            match = index.judge(probe, excluded, shortlisted)
         index.add(event.submission_id, probe)
         self.cache.put(event.submission_id, probe.key)
         self.unconfirmed.add(event.submission_id)

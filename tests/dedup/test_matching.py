@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from pipeline.perturb import edit_words, strip_accents, truncate
-from pipeline.texts import Initiative, initiative
+from pipeline.perturb import combine, edit_words, strip_accents, truncate, with_preamble
+from pipeline.texts import Initiative, initiative, preamble
 from services.dedup.matching import (
     Fingerprints,
     Index,
     MatchingParameters,
     document_text,
     most_differing_bits,
+    score_pair,
     shingles,
     similarity,
 )
@@ -141,3 +143,43 @@ def test_few_candidates_at_the_rescore_floor_differ_in_more_low_bits_than_allowe
     limit = most_differing_bits(PARAMS.rescore_floor, 128)
     assert (differing > limit).mean() < 0.005
     assert limit < 64  # still sifts out unrelated signatures (half their bits differ)
+
+
+UNIT = "Công đoàn Công ty TNHH Điện tử Hải Phòng"
+
+
+def test_different_initiatives_after_one_unit_preamble_are_not_copies_of_each_other() -> None:
+    rng = random.Random(31)
+    pasted = combine(truncate(0.4), with_preamble(preamble(rng, UNIT)))
+    filings = [pasted(initiative(rng)) for _ in range(12)]
+    plain = replace(PARAMS, template_run=0)
+    index, texts = indexed(*filings[:-1])
+    last = index.probe(key(filings[-1]))
+    assert index.screen("q", last, texts).verdict is Verdict.UNIQUE
+    # Without its template handling the method flags it: the preamble is most of the text.
+    scores = [
+        similarity(last.shingles, shingles(text, 2), plain.containment_weight)
+        for text in texts.values()
+    ]
+    assert max(scores) >= PARAMS.threshold
+
+
+def test_a_refiling_with_the_preamble_added_finds_its_original_behind_the_preamble() -> None:
+    rng = random.Random(32)
+    template = preamble(rng, UNIT)
+    others = [with_preamble(template)(initiative(rng)) for _ in range(30)]
+    original = initiative(rng)
+    index, texts = indexed(original, *others)  # the original is s0
+    match = index.screen("q", index.probe(key(with_preamble(template)(original))), texts)
+    assert (match.verdict, match.best_match) == (Verdict.NEAR_DUPLICATE, "s0")
+
+
+def test_a_copy_sharing_a_long_run_with_its_original_scores_as_before() -> None:
+    rng = random.Random(33)
+    for _ in range(50):
+        original = initiative(rng)
+        copy = edit_words(rng, 0.05)(original)
+        probe = Index(PARAMS).probe(key(copy))
+        theirs = shingles(key(original), PARAMS.shingle_size)
+        full = similarity(probe.shingles, theirs, PARAMS.containment_weight)
+        assert score_pair(probe.sequence, probe.shingles, theirs, PARAMS).score == full
