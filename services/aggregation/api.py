@@ -13,15 +13,21 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
 from services.aggregation.context import AggregationContext
-from services.aggregation.counting import Reach
 from services.aggregation.leaderboards import Entry, RankBy, ranked
 from services.aggregation.progress import Period, percent
-from services.aggregation.reading import daily_series, period_of, progress_of, tally_rows_of
+from services.aggregation.reading import (
+    daily_series,
+    period_of,
+    progress_of,
+    ranked_page,
+    totals_of,
+)
 from services.aggregation.schemas import (
     ClusterList,
     ClusterStanding,
@@ -35,6 +41,7 @@ from services.aggregation.schemas import (
     program_view,
     progress_view,
 )
+from services.aggregation.store import ranked_unions
 from shared.http import ApiError, shutting_down
 from shared.reference.targets import PROGRAM_SCOPE
 from shared.reference.unions import LEVELS, Union
@@ -132,56 +139,40 @@ async def union_progress(
     return _answer(view, None, fmt, f"{union.code}-{scope}")
 
 
-async def _ranked(
-    ctx: AggregationContext, unions: list[Union], scope: str, by: RankBy
-) -> list[RankedUnion]:
-    async with ctx.runtime.sessions() as session:
-        rows = await tally_rows_of(session, {u.code for u in unions}, scope)
-    found = {
-        code: by_reach[Reach.SUBTREE]
-        for (code, _), by_reach in rows.items()
-        if Reach.SUBTREE in by_reach
-    }
-    targets = ctx.reference.targets
-    entries = []
-    for union in unions:
-        target = targets.get((union.code, scope))
-        row = found.get(union.code)
-        entries.append(
-            Entry(union.code, row.counted if row else 0, target.effective if target else None)
-        )
-    by_code = {u.code: u for u in unions}
-    answer = []
-    for rank, entry in ranked(entries, by):
-        union, row = by_code[entry.code], found.get(entry.code)
-        answer.append(
-            RankedUnion(
-                rank=rank,
-                union_code=union.code,
-                name=union.name,
-                level=union.level,
-                cluster=union.cluster,
-                received=row.received if row else 0,
-                counted=entry.counted,
-                flagged=row.flagged if row else 0,
-                benefit_vnd=row.benefit_vnd if row else 0,
-                target=entry.target,
-                percent=percent(entry.counted, entry.target),
-            )
-        )
-    return answer
-
-
 Page = Annotated[int, Query(ge=1, le=10_000)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _page(
-    ranked_unions: list[RankedUnion], scope: str, by: RankBy, limit: int, offset: int
+async def _ranked_list(
+    ctx: AggregationContext,
+    members: sa.ColumnElement[bool],
+    scope: str,
+    by: RankBy,
+    limit: int,
+    offset: int,
 ) -> RankedList:
-    return RankedList(
-        scope=scope, by=by.value, total=len(ranked_unions), items=ranked_unions[offset:][:limit]
-    )
+    """One page of the unions ``members`` selects, ranked by the database."""
+    async with ctx.runtime.sessions() as session:
+        total, rows = await ranked_page(session, members, scope, by, limit, offset)
+    tree = ctx.reference.tree
+    items = [
+        RankedUnion(
+            rank=row.rank,
+            union_code=union.code,
+            name=union.name,
+            level=union.level,
+            cluster=union.cluster,
+            received=row.received,
+            counted=row.counted,
+            flagged=row.flagged,
+            benefit_vnd=row.benefit_vnd,
+            target=row.target,
+            percent=percent(row.counted, row.target),
+        )
+        for row in rows
+        if (union := tree.get(row.union_code)) is not None
+    ]
+    return RankedList(scope=scope, by=by.value, total=total, items=items)
 
 
 @router.get("/unions/{union_code}/children", response_model=RankedList, responses=CSV_ANSWER)
@@ -197,7 +188,8 @@ async def union_children(
     """The unions directly below, each with its subtree figures and target, ranked."""
     union = _union(ctx, union_code)
     _period(ctx, scope)
-    page = _page(await _ranked(ctx, _children(ctx, union), scope, by), scope, by, limit, offset)
+    members = ranked_unions.c.parent_code == union.code
+    page = await _ranked_list(ctx, members, scope, by, limit, offset)
     return _answer(page, page.items, fmt, f"{union.code}-children-{scope}")
 
 
@@ -215,8 +207,7 @@ async def level_leaderboard(
     if level not in LEVELS:
         raise ApiError(404, "level", "unknown_level", f"level must be one of: {', '.join(LEVELS)}")
     _period(ctx, scope)
-    members = ctx.members_of_level(level)
-    page = _page(await _ranked(ctx, members, scope, by), scope, by, limit, offset)
+    page = await _ranked_list(ctx, ranked_unions.c.level == level, scope, by, limit, offset)
     return _answer(page, page.items, fmt, f"{level}-{scope}")
 
 
@@ -240,26 +231,24 @@ async def cluster_standings(
     clusters = sorted({u.cluster for u in _children(ctx, parent) if u.cluster})
     standings = []
     for cluster in clusters:
-        members = await _ranked(ctx, ctx.members_of_cluster(cluster), scope, RankBy.PERCENT)
-        counted = sum(m.counted for m in members)
-        # A cluster's percent means something only when every member has a target.
-        targets = [m.target for m in members]
-        target = sum(t for t in targets if t) if all(targets) and targets else None
-        standings.append((cluster, members, counted, target))
-    entries = [Entry(cluster, counted, target) for cluster, _, counted, target in standings]
-    by_cluster = {cluster: (members, target) for cluster, members, _, target in standings}
+        members = ranked_unions.c.cluster == cluster
+        async with ctx.runtime.sessions() as session:
+            size, counted, target = await totals_of(session, members, scope)
+        leader = await _ranked_list(ctx, members, scope, RankBy.PERCENT, 1, 0)
+        standings.append((Entry(cluster, counted, target), size, leader.items))
+    by_cluster = {entry.code: (size, leaders) for entry, size, leaders in standings}
     items = []
-    for rank, entry in ranked(entries, RankBy.PERCENT):
-        members, target = by_cluster[entry.code]
+    for rank, entry in ranked([entry for entry, _, _ in standings], RankBy.PERCENT):
+        size, leaders = by_cluster[entry.code]
         items.append(
             ClusterStanding(
                 rank=rank,
                 cluster=entry.code,
-                members=len(members),
+                members=size,
                 counted=entry.counted,
-                target=target,
-                percent=percent(entry.counted, target),
-                leader=members[0] if members else None,
+                target=entry.target,
+                percent=percent(entry.counted, entry.target),
+                leader=leaders[0] if leaders else None,
             )
         )
     return ClusterList(within=parent.code, scope=scope, items=items)
@@ -282,11 +271,10 @@ async def cluster_leaderboard(
     fmt: AsFormat = Format.JSON,
 ) -> Any:
     """The unions of one emulation cluster (cụm thi đua), ranked; by percent unless asked."""
-    members = ctx.members_of_cluster(cluster)
-    if not members:
+    if not ctx.members_of_cluster(cluster):
         raise ApiError(404, "cluster", "unknown_cluster", f"no emulation cluster {cluster!r}")
     _period(ctx, scope)
-    page = _page(await _ranked(ctx, members, scope, by), scope, by, limit, offset)
+    page = await _ranked_list(ctx, ranked_unions.c.cluster == cluster, scope, by, limit, offset)
     return _answer(page, page.items, fmt, f"{cluster}-{scope}")
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.aggregation import api, board, consumers
 from services.aggregation.context import AggregationContext
+from services.aggregation.reference_copy import copy_reference
 from services.aggregation.settings import AggregationSettings
 from shared import http
 
@@ -20,8 +21,12 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # The ledger process starts once the database is migrated, before anything is consumed.
-        await ctx.runtime.start(prepare=ctx.ledger.start)
+        async def prepare() -> None:
+            # Once the database is migrated, before anything is consumed or asked.
+            await copy_reference(ctx.runtime.sessions, ctx.reference)
+            await ctx.ledger.start()
+
+        await ctx.runtime.start(prepare=prepare)
         ctx.revisions.start()
         yield
         await ctx.revisions.stop()

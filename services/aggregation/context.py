@@ -59,20 +59,14 @@ class AggregationContext:
         revisions = RevisionWatch(runtime.sessions, settings.aggregation_board_seconds)
         return cls(settings, reference, runtime, snapshots, lock, ledger, revisions)
 
-    def members_of_level(self, level: str) -> list[Union]:
-        """Every union of ``level``."""
-        return self._members[0].get(level, [])
-
     def members_of_cluster(self, cluster: str) -> list[Union]:
         """Every union of the emulation cluster ``cluster``."""
-        return self._members[1].get(cluster, [])
+        return self._clusters.get(cluster, [])
 
     @cached_property
-    def _members(self) -> tuple[dict[str, list[Union]], dict[str, list[Union]]]:
-        by_level: dict[str, list[Union]] = {}
+    def _clusters(self) -> dict[str, list[Union]]:
         by_cluster: dict[str, list[Union]] = {}
         for union in self.reference.tree:
-            by_level.setdefault(union.level, []).append(union)
             if union.cluster:
                 by_cluster.setdefault(union.cluster, []).append(union)
-        return by_level, by_cluster
+        return by_cluster

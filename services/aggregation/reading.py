@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.aggregation.counting import Figures, Reach
+from services.aggregation.leaderboards import RankBy
 from services.aggregation.ledger import FIGURES
 from services.aggregation.progress import (
     Pace,
@@ -20,7 +21,7 @@ from services.aggregation.progress import (
     reached_on,
     thresholds_passed,
 )
-from services.aggregation.store import daily, tallies
+from services.aggregation.store import daily, ranked_unions, tallies, union_targets
 from shared.contracts.progress import Crossing
 from shared.contracts.progress import Figures as PublishedFigures
 from shared.reference.calendar import Program
@@ -140,3 +141,102 @@ async def progress_of(
         pace=pace(series, period, goal, as_of or latest_on or period.starts_on, reached),
         milestones=crossings(series, period, passed),
     )
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    """A union's place in a ranked list, with its subtree figures and effective target."""
+
+    rank: int
+    union_code: str
+    received: int
+    counted: int
+    flagged: int
+    benefit_vnd: int
+    target: int | None
+
+
+async def ranked_page(
+    session: AsyncSession,
+    members: sa.ColumnElement[bool],
+    scope: str,
+    by: RankBy,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[RankedRow]]:
+    """The unions of ``ranked_unions`` that ``members`` selects, ranked in the database, and one
+    page of them: how many there are, and the page.
+
+    The ranking is ``leaderboards.ranked``'s: competition ranks (1, 2, 2, 4), ties in code
+    order; by percent, the unions without a target last, ranked among themselves by count.
+    """
+    u, t, g = ranked_unions, tallies, union_targets
+    counted = sa.func.coalesce(t.c.counted, 0)
+    has_target = sa.func.coalesce(g.c.effective, 0) > 0
+    order: tuple[sa.ColumnElement[object], ...]
+    if by is RankBy.PERCENT:
+        order = (
+            sa.case((has_target, 0), else_=1),
+            sa.case((has_target, counted * 1.0 / g.c.effective), else_=counted * 1.0).desc(),
+        )
+    else:
+        order = (counted.desc(),)
+    ranked = (
+        sa.select(
+            sa.func.rank().over(order_by=order).label("rank"),
+            u.c.union_code,
+            sa.func.coalesce(t.c.received, 0).label("received"),
+            counted.label("counted"),
+            sa.func.coalesce(t.c.flagged, 0).label("flagged"),
+            sa.func.coalesce(t.c.benefit_vnd, 0).label("benefit_vnd"),
+            g.c.effective.label("target"),
+        )
+        .select_from(
+            u.outerjoin(
+                t,
+                sa.and_(
+                    t.c.union_code == u.c.union_code,
+                    t.c.scope == scope,
+                    t.c.reach == Reach.SUBTREE.value,
+                ),
+            ).outerjoin(g, sa.and_(g.c.union_code == u.c.union_code, g.c.scope == scope))
+        )
+        .where(members)
+        .subquery()
+    )
+    total = await session.scalar(sa.select(sa.func.count()).select_from(u).where(members))
+    rows = await session.execute(
+        sa.select(ranked).order_by(ranked.c.rank, ranked.c.union_code).limit(limit).offset(offset)
+    )
+    return int(total or 0), [RankedRow(**row._mapping) for row in rows]
+
+
+async def totals_of(
+    session: AsyncSession, members: sa.ColumnElement[bool], scope: str
+) -> tuple[int, int, int | None]:
+    """How many unions ``members`` selects, their subtree counts summed, and their targets
+    summed: None unless every one has a target (a sum over some would make a percent of
+    nothing)."""
+    u, t, g = ranked_unions, tallies, union_targets
+    size, counted, targets, with_target = (
+        await session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(t.c.counted), 0),
+                sa.func.sum(g.c.effective),
+                sa.func.count(g.c.effective),
+            )
+            .select_from(
+                u.outerjoin(
+                    t,
+                    sa.and_(
+                        t.c.union_code == u.c.union_code,
+                        t.c.scope == scope,
+                        t.c.reach == Reach.SUBTREE.value,
+                    ),
+                ).outerjoin(g, sa.and_(g.c.union_code == u.c.union_code, g.c.scope == scope))
+            )
+            .where(members)
+        )
+    ).one()
+    return int(size), int(counted), int(targets) if size and with_target == size else None

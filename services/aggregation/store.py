@@ -76,3 +76,29 @@ dirty = sa.Table(
     sa.Column("marks", sa.Integer, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# The reference data that leaderboards are ranked on, copied from the reference files at start-up
+# (``reference_copy``) so that the database ranks and pages them: each union's level, cluster and
+# parent, and its effective target per scope. ``reference_fingerprint`` names the copy held.
+ranked_unions = sa.Table(
+    "ranked_unions",
+    metadata,
+    sa.Column("union_code", sa.String(100), primary_key=True),
+    sa.Column("level", sa.String(30), nullable=False, index=True),
+    sa.Column("cluster", sa.String(100), index=True),
+    sa.Column("parent_code", sa.String(100), index=True),
+)
+union_targets = sa.Table(
+    "union_targets",
+    metadata,
+    sa.Column("union_code", sa.String(100), primary_key=True),
+    sa.Column("scope", sa.String(50), primary_key=True),
+    sa.Column("effective", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+reference_fingerprint = sa.Table(
+    "reference_fingerprint",
+    metadata,
+    sa.Column("name", sa.String(20), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+)

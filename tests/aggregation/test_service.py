@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 
 from pipeline.tap import Tap
+from services.aggregation.leaderboards import Entry, RankBy
+from services.aggregation.leaderboards import ranked as ranking
 from shared.contracts.envelope import Message
 from shared.contracts.submission import ReviewDecision, Verdict
 from shared.polling import poll
@@ -145,6 +147,29 @@ async def test_api_answers_children_leaderboards_and_csv(
         await aggregation.get("/v1/leaderboards/levels/province", params={"by": "percent"})
     ).json()
     assert by_percent["items"][0]["union_code"] == "ldld-lai-chau"  # 1 of 2,300 beats 3 of 130k
+
+    # The database ranks as the pure ranking does (ties, unions without a target), page by page.
+    for by in ("counted", "percent"):
+        whole = (
+            await aggregation.get(
+                "/v1/leaderboards/levels/province", params={"by": by, "limit": 1000}
+            )
+        ).json()["items"]
+        entries = [Entry(i["union_code"], i["counted"], i["target"]) for i in whole]
+        assert [(i["rank"], i["union_code"]) for i in whole] == [
+            (rank, entry.code) for rank, entry in ranking(entries, RankBy(by))
+        ]
+        pages = [
+            (
+                await aggregation.get(
+                    "/v1/leaderboards/levels/province",
+                    params={"by": by, "limit": 10, "offset": offset},
+                )
+            ).json()
+            for offset in range(0, 70, 10)
+        ]
+        assert {page["total"] for page in pages} == {63}
+        assert [i for page in pages for i in page["items"]] == whole
 
     children = (await aggregation.get("/v1/unions/ldld-ha-noi/children")).json()
     assert children["items"][0]["union_code"] == "ldld-ha-noi.h03"

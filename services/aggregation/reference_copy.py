@@ -1,0 +1,89 @@
+"""The copy of the reference data that the database ranks leaderboards on.
+
+Written at start-up when the reference files differ from the copy held (its fingerprint), in one
+transaction: a replica starting beside another waits for the other's copy (a table lock on
+PostgreSQL, SQLite's one writer) and then finds it current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.aggregation.store import ranked_unions, reference_fingerprint, union_targets
+from shared.reference.catalog import ReferenceData
+
+log = structlog.get_logger(__name__)
+CHUNK = 10_000
+
+
+def _union_rows(reference: ReferenceData) -> list[dict[str, object]]:
+    return [
+        {
+            "union_code": union.code,
+            "level": union.level,
+            "cluster": union.cluster or None,
+            "parent_code": union.parent_code,
+        }
+        for union in reference.tree
+    ]
+
+
+def _target_rows(reference: ReferenceData) -> list[dict[str, object]]:
+    return [
+        {"union_code": code, "scope": scope, "effective": target.effective}
+        for (code, scope), target in sorted(reference.targets.items())
+    ]
+
+
+def fingerprint(reference: ReferenceData) -> str:
+    """A hash of everything the copy holds."""
+    digest = hashlib.sha256()
+    for row in (*_union_rows(reference), *_target_rows(reference)):
+        digest.update(repr(list(row.values())).encode())
+    return digest.hexdigest()
+
+
+def _chunks(rows: list[dict[str, object]]) -> Iterator[list[dict[str, object]]]:
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start : start + CHUNK]
+
+
+async def _held(session: AsyncSession) -> str | None:
+    return await session.scalar(
+        sa.select(reference_fingerprint.c.fingerprint).where(
+            reference_fingerprint.c.name == "reference"
+        )
+    )
+
+
+async def copy_reference(
+    sessions: async_sessionmaker[AsyncSession], reference: ReferenceData
+) -> bool:
+    """Make the database's copy of ``reference`` current; whether it had to be written."""
+    wanted = fingerprint(reference)
+    async with sessions() as session, session.begin():
+        if await _held(session) == wanted:
+            return False
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(sa.text("LOCK TABLE reference_fingerprint IN EXCLUSIVE MODE"))
+            if await _held(session) == wanted:  # another replica wrote it meanwhile
+                return False
+        await session.execute(ranked_unions.delete())
+        await session.execute(union_targets.delete())
+        await session.execute(reference_fingerprint.delete())
+        for table, rows in (
+            (ranked_unions, _union_rows(reference)),
+            (union_targets, _target_rows(reference)),
+        ):
+            for chunk in _chunks(rows):
+                await session.execute(table.insert(), chunk)
+        await session.execute(
+            reference_fingerprint.insert().values(name="reference", fingerprint=wanted)
+        )
+    log.info("reference_copied", unions=len(reference.tree), targets=len(reference.targets))
+    return True
