@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify.context import MIGRATIONS
@@ -90,7 +91,7 @@ async def test_a_takeover_waits_for_the_holders_fenced_transaction(
         async with sessions() as holding, holding.begin():
             await fence(holding, "notify", "a", 30.0)
             takeover = asyncio.create_task(claimed(sessions, "b", ttl=30.0))
-            await asyncio.sleep(0.3)
+            await poll(lambda: lock_waiters(sessions), bool, 10, "the takeover waiting on a lock")
             waiting = not takeover.done()  # on the row lock, until the holder commits
         assert waiting
         assert await takeover is None
@@ -109,3 +110,15 @@ async def test_a_replica_that_does_not_migrate_names_the_missing_revision(tmp_pa
         assert await unapplied_migrations(engine, MIGRATIONS) is None
     finally:
         await engine.dispose()
+
+
+async def lock_waiters(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """How many of this database's sessions wait on a lock (PostgreSQL's own view of them)."""
+    async with sessions() as session:
+        waiting = await session.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        )
+    return int(waiting or 0)
