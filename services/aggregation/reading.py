@@ -156,6 +156,18 @@ class RankedRow:
     target: int | None
 
 
+def _with_figures(scope: str) -> sa.Join:
+    """The copied unions, each with its subtree counters and effective target for ``scope``
+    (absent ones as nulls)."""
+    u, t, g = ranked_unions, tallies, union_targets
+    subtree = sa.and_(
+        t.c.union_code == u.c.union_code, t.c.scope == scope, t.c.reach == Reach.SUBTREE.value
+    )
+    return u.outerjoin(t, subtree).outerjoin(
+        g, sa.and_(g.c.union_code == u.c.union_code, g.c.scope == scope)
+    )
+
+
 async def ranked_page(
     session: AsyncSession,
     members: sa.ColumnElement[bool],
@@ -191,16 +203,7 @@ async def ranked_page(
             sa.func.coalesce(t.c.benefit_vnd, 0).label("benefit_vnd"),
             g.c.effective.label("target"),
         )
-        .select_from(
-            u.outerjoin(
-                t,
-                sa.and_(
-                    t.c.union_code == u.c.union_code,
-                    t.c.scope == scope,
-                    t.c.reach == Reach.SUBTREE.value,
-                ),
-            ).outerjoin(g, sa.and_(g.c.union_code == u.c.union_code, g.c.scope == scope))
-        )
+        .select_from(_with_figures(scope))
         .where(members)
         .subquery()
     )
@@ -217,7 +220,7 @@ async def totals_of(
     """How many unions ``members`` selects, their subtree counts summed, and their targets
     summed: None unless every one has a target (a sum over some would make a percent of
     nothing)."""
-    u, t, g = ranked_unions, tallies, union_targets
+    t, g = tallies, union_targets
     size, counted, targets, with_target = (
         await session.execute(
             sa.select(
@@ -226,16 +229,7 @@ async def totals_of(
                 sa.func.sum(g.c.effective),
                 sa.func.count(g.c.effective),
             )
-            .select_from(
-                u.outerjoin(
-                    t,
-                    sa.and_(
-                        t.c.union_code == u.c.union_code,
-                        t.c.scope == scope,
-                        t.c.reach == Reach.SUBTREE.value,
-                    ),
-                ).outerjoin(g, sa.and_(g.c.union_code == u.c.union_code, g.c.scope == scope))
-            )
+            .select_from(_with_figures(scope))
             .where(members)
         )
     ).one()

@@ -40,11 +40,12 @@ def _target_rows(reference: ReferenceData) -> list[dict[str, object]]:
     ]
 
 
-def fingerprint(reference: ReferenceData) -> str:
+def _fingerprint(tables: dict[sa.Table, list[dict[str, object]]]) -> str:
     """A hash of everything the copy holds."""
     digest = hashlib.sha256()
-    for row in (*_union_rows(reference), *_target_rows(reference)):
-        digest.update(repr(list(row.values())).encode())
+    for rows in tables.values():
+        for row in rows:
+            digest.update(repr(list(row.values())).encode())
     return digest.hexdigest()
 
 
@@ -65,7 +66,8 @@ async def copy_reference(
     sessions: async_sessionmaker[AsyncSession], reference: ReferenceData
 ) -> bool:
     """Make the database's copy of ``reference`` current; whether it had to be written."""
-    wanted = fingerprint(reference)
+    tables = {ranked_unions: _union_rows(reference), union_targets: _target_rows(reference)}
+    wanted = _fingerprint(tables)
     async with sessions() as session, session.begin():
         if await _held(session) == wanted:
             return False
@@ -76,10 +78,7 @@ async def copy_reference(
         await session.execute(ranked_unions.delete())
         await session.execute(union_targets.delete())
         await session.execute(reference_fingerprint.delete())
-        for table, rows in (
-            (ranked_unions, _union_rows(reference)),
-            (union_targets, _target_rows(reference)),
-        ):
+        for table, rows in tables.items():
             for chunk in _chunks(rows):
                 await session.execute(table.insert(), chunk)
         await session.execute(

@@ -138,6 +138,15 @@ def score_pair(
     return Scored(similarity(grams, other, weight))
 
 
+def stored(signature: rensa.RMinHash) -> bytes:
+    """A signature as stored with its document (rensa's own versioned format).
+
+    Read back with ``Index.restore``, never with ``pickle.loads``, which would run whatever the
+    database holds.
+    """
+    return bytes(signature.__getstate__())
+
+
 @dataclass(frozen=True)
 class Probe:
     """A document's features, computed once: its key, shingles (in order and as a set),
@@ -153,12 +162,8 @@ class Probe:
     digest: str
 
     def stored_signature(self) -> bytes:
-        """The signature as stored with the document (rensa's own versioned format).
-
-        Read back with ``Index.restore``, never with ``pickle.loads``, which would run whatever
-        the database holds.
-        """
-        return bytes(self.signature.__getstate__())
+        """The signature as stored with the document (``stored``)."""
+        return stored(self.signature)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from services.dedup.matching import (
     Probe,
     document_text,
     exact_hash,
+    stored,
 )
 from services.dedup.normalise import KEY_VERSION, matching_key
 from services.dedup.store import dismissed_pairs, documents
@@ -131,7 +132,7 @@ class Screener:
                         key_version=KEY_VERSION,
                     ),
                     [
-                        {"s": row.seq, "k": key, "g": bytes(signature.__getstate__())}
+                        {"s": row.seq, "k": key, "g": stored(signature)}
                         for row, key, signature in zip(rows, keys, signatures, strict=True)
                     ],
                 )
