@@ -33,6 +33,7 @@ from pipeline.receiver import notices_received, start_receiver, subscribe
 from pipeline.resume import CampaignState, load_state, save_state, start_over
 from pipeline.simulate import send_amqp, send_http
 from pipeline.tap import Tap
+from shared.messaging.publishers import broker_user
 from shared.reference.catalog import load_reference
 from shared.settings import REPO_ROOT
 
@@ -143,7 +144,12 @@ async def _portal(
             f"Resuming with the earlier run's portal key{campaign_part} (--fresh starts over)"
         )
         return resumed
-    key = create_api_key(pipeline.database_env("submission"), name="demo portal", scope="vn")
+    key = create_api_key(
+        pipeline.database_env("submission"),
+        name="demo portal",
+        scope="vn",
+        broker_user=broker_user(pipeline.broker_url),
+    )
     secret = secrets.token_hex(16)
     notify_key = create_api_key(
         pipeline.database_env("notify"), name="demo receiver", scope="vn", service="notify"

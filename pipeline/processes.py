@@ -140,9 +140,11 @@ def create_api_key(
     scope: str,
     review: bool = False,
     service: str = "submission",
+    broker_user: str | None = None,
 ) -> str:
     """A key made with a service's own command, as an operator would: a portal key of the
-    submission service (``review``: a reviewer's), or a subscriptions key of notify."""
+    submission service (``review``: a reviewer's; ``broker_user``: the portal's AMQP commands
+    come from that user), or a subscriptions key of notify."""
     done = subprocess.run(
         [
             sys.executable,
@@ -155,6 +157,7 @@ def create_api_key(
             "--scope",
             scope,
             *(["--review"] if review else []),
+            *(["--broker-user", broker_user] if broker_user else []),
         ],
         cwd=REPO_ROOT,
         env={**os.environ, **DEVELOPMENT, **env},
@@ -181,6 +184,7 @@ class Pipeline:
         first_port: int | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self.broker_url = broker_url
         self.processes: dict[str, ServiceProcess] = {}
         for offset, name in enumerate(SERVICES):
             database = f"sqlite+aiosqlite:///{run_dir / f'{name}.sqlite3'}"

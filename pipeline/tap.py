@@ -1,4 +1,5 @@
-"""A private queue on the events exchange that records what is routed to it."""
+"""A private queue on the events exchange that records what is routed to it: each event it
+names, whatever portal it is addressed to."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from typing import Any
 
 import aio_pika
 
+from shared.messaging.consumer import claimed_schema
 from shared.messaging.publishers import broker_user
+from shared.messaging.topology import every_address
 from shared.polling import poll
 
 
 @dataclass
 class Delivery:
-    """One message seen by a tap."""
+    """One message seen by a tap: ``routing_key`` is its event's (``address`` the key it was
+    published with, which names a portal for an outcome)."""
 
     routing_key: str
     message_id: str | None
@@ -23,6 +27,7 @@ class Delivery:
     headers: dict[str, Any]
     body: dict[str, Any]  # empty when the body is not a JSON object
     raw: bytes
+    address: str = ""
 
 
 @dataclass
@@ -46,7 +51,7 @@ class Tap:
         self._exchange = exchange
         queue = await channel.declare_queue(exclusive=True)
         for key in self.routing_keys:
-            await queue.bind(exchange, key)
+            await queue.bind(exchange, every_address(key))
         await queue.consume(self._record, no_ack=True)
         return self
 
@@ -61,12 +66,13 @@ class Tap:
         if not isinstance(body, dict):
             body = {}
         delivery = Delivery(
-            message.routing_key or "",
+            claimed_schema(message.headers, message.routing_key),
             message.message_id,
             message.correlation_id,
             dict(message.headers),
             body,
             message.body,
+            address=message.routing_key or "",
         )
         if self.on_delivery is not None:
             self.on_delivery(delivery)

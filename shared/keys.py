@@ -148,15 +148,10 @@ class Keyring(Generic[C]):
         if parts is None:
             return None
         key_id, secret = parts
-        now = utc_now()
         async with sessions() as session:
             row = (
                 await session.execute(
-                    sa.select(self.table).where(
-                        self.table.c.key_id == key_id,
-                        self.table.c.revoked_at.is_(None),
-                        sa.or_(self.table.c.expires_at.is_(None), self.table.c.expires_at > now),
-                    )
+                    sa.select(self.table).where(self.table.c.key_id == key_id, self.live())
                 )
             ).first()
         if row is None or not matches(secret, row.secret_hash):
@@ -164,6 +159,13 @@ class Keyring(Generic[C]):
         client = self._client_of(row)
         self._cache.put(presented, client)
         return client
+
+    def live(self) -> sa.ColumnElement[bool]:
+        """The condition that a client's key works now: neither revoked nor expired."""
+        return sa.and_(
+            self.table.c.revoked_at.is_(None),
+            sa.or_(self.table.c.expires_at.is_(None), self.table.c.expires_at > utc_now()),
+        )
 
     async def listing(self, session: AsyncSession) -> list[sa.Row]:
         """Every client, oldest first (no secrets: only their hashes are stored)."""

@@ -36,7 +36,7 @@ from shared.contracts.envelope import Message
 from shared.db import make_engine, make_sessionmaker, migrate, unapplied_migrations
 from shared.lease import Lease
 from shared.messaging.consumer import Commit, Consumer, Refusal, Vet
-from shared.messaging.inbox import Apply, apply_new
+from shared.messaging.inbox import Apply, InboxKey, apply_new, message_id_of
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.publishers import broker_user
 from shared.messaging.topology import QueueSpec, declare_topology
@@ -149,6 +149,7 @@ class Runtime:
         linger: float = 0.05,
         lock: asyncio.Lock | None = None,
         leased: bool = False,
+        inbox_key: InboxKey = message_id_of,
     ) -> None:
         """Consume one of this service's queues (``shared.messaging.consumer``).
 
@@ -165,14 +166,17 @@ class Runtime:
             raise TypeError(f"{spec.name} is leased but the {self.service} runtime has no lease")
         if apply is not None:
             fence = self.lease.fence if leased and self.lease is not None else None
-            commit = partial(apply_new, self.sessions, spec.name, apply=apply, fence=fence)
+            commit = partial(
+                apply_new, self.sessions, spec.name, apply=apply, fence=fence, key=inbox_key
+            )
         assert commit is not None
         consumer: Consumer[M] = Consumer(
             broker=self.broker,
             spec=spec,
             model=model,
             commit=commit,
-            answer=answer and partial(apply_new, self.sessions, spec.name, apply=answer),
+            answer=answer
+            and partial(apply_new, self.sessions, spec.name, apply=answer, key=inbox_key),
             vet=vet,
             max_batch=max_batch or self.settings.consumer_batch,
             linger=linger,

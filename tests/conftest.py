@@ -24,6 +24,7 @@ from services.submission.app import create_app
 from services.submission.auth import create_client
 from services.submission.context import SubmissionContext
 from services.submission.settings import SubmissionSettings
+from shared.messaging.publishers import broker_user
 from tests.support.broker import PrivateRabbit, broker_port
 from tests.support.inprocess import serving
 from tests.support.postgres import PrivatePostgres
@@ -83,9 +84,14 @@ class RunningSubmission:
     http: httpx.AsyncClient
 
     async def new_key(
-        self, *scopes: str, contacts: bool = False, review: bool = False
+        self,
+        *scopes: str,
+        contacts: bool = False,
+        review: bool = False,
+        broker_user: str | None = None,
     ) -> dict[str, str]:
-        """Headers carrying a fresh API key scoped to ``scopes``."""
+        """Headers carrying a fresh API key scoped to ``scopes`` (``broker_user``: a portal's
+        commands from that broker user are filed as this client)."""
         async with self.ctx.runtime.sessions() as session, session.begin():
             key = await create_client(
                 session,
@@ -94,6 +100,7 @@ class RunningSubmission:
                 tree=self.ctx.reference.tree,
                 can_see_contacts=contacts,
                 can_review=review,
+                broker_user=broker_user,
             )
         return {"X-API-Key": key}
 
@@ -126,10 +133,13 @@ async def dedup(broker_url: str, database_url: str) -> AsyncIterator[httpx.Async
 
 @pytest.fixture
 async def submission(submission_settings: SubmissionSettings) -> AsyncIterator[RunningSubmission]:
-    """The submission service running in this process, ready (database and broker up)."""
+    """The submission service running in this process, ready (database and broker up); the
+    tests' broker user (``guest``) is a portal covering the whole tree."""
     app = create_app(submission_settings)
     async with serving(app, "submission") as http:
-        yield RunningSubmission(app.state.ctx, http)
+        running = RunningSubmission(app.state.ctx, http)
+        await running.new_key("vn", broker_user=broker_user(submission_settings.broker_url))
+        yield running
 
 
 @pytest.fixture

@@ -59,6 +59,13 @@ def create_key(
         bool, typer.Option(help="May the key record review decisions (support team, superior)?")
     ] = False,
     expires_in_days: ExpiresInDays = None,
+    broker_user: Annotated[
+        str | None,
+        typer.Option(
+            help="The portal's broker user: its AMQP commands are filed as this key, in its "
+            "unions (a revoked or expired key's user passes to the new key)."
+        ),
+    ] = None,
 ) -> None:
     """Create a portal API key and print it (it is shown only once)."""
     settings = SubmissionSettings()
@@ -72,6 +79,7 @@ def create_key(
             can_see_contacts=contacts,
             can_review=review,
             expires_at=expiry(expires_in_days),
+            broker_user=broker_user,
         )
 
     typer.echo(run_on_keys(settings.database_url_for(SERVICE), MIGRATIONS, create))

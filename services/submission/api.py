@@ -28,7 +28,12 @@ async def _file(ctx: SubmissionContext, who: ApiClient, attempts: list[Attempt])
         try:
             async with ctx.runtime.sessions() as session, session.begin():
                 results = await file_batch(
-                    session, attempts, client_id=who.key_id, policy=ctx.policy, now=utc_now()
+                    session,
+                    attempts,
+                    client_id=who.key_id,
+                    policy=ctx.policy,
+                    now=utc_now(),
+                    portal=who.broker_user,
                 )
         except IntegrityError:
             continue  # a concurrent request filed the same key first: look again, replay it

@@ -80,12 +80,19 @@ def author_key(secret: bytes, draft: SubmissionDraft) -> str:
 
 
 def received_event(
-    submission_id: str, accepted: AcceptedDraft, attempt: Attempt, program: str, key: str
+    submission_id: str,
+    accepted: AcceptedDraft,
+    attempt: Attempt,
+    program: str,
+    key: str,
+    portal: str | None,
 ) -> ReceivedV1:
-    """The ``submission.received.v1`` event of an accepted submission (no contact details)."""
+    """The ``submission.received.v1`` event of an accepted submission (no contact details),
+    addressed to the client's portal when it has one."""
     draft = accepted.draft
     return ReceivedV1(
         message_id=derived_message_id(submission_id, ReceivedV1.routing_key()),
+        portal=portal,
         correlation_id=attempt.correlation_id or submission_id,
         occurred_at=utc_now(),
         submission_id=submission_id,
@@ -114,8 +121,10 @@ async def file_batch(
     client_id: str,
     policy: IntakePolicy,
     now: datetime,
+    portal: str | None = None,
 ) -> list[Result]:
-    """File every attempt in the caller's transaction; one result per attempt, in order."""
+    """File every attempt in the caller's transaction; one result per attempt, in order. The
+    received events are addressed to ``portal`` (the client's broker user), if any."""
     keys = {a.client_key for a in attempts}
     earlier = {
         row.client_key: (row.id, row.request_hash)
@@ -141,7 +150,9 @@ async def file_batch(
             continue
         submission_id = str(uuid.uuid4())
         key = author_key(policy.author_key_secret, checked.draft)
-        event = received_event(submission_id, checked, attempt, policy.reference.program.code, key)
+        event = received_event(
+            submission_id, checked, attempt, policy.reference.program.code, key, portal
+        )
         rows.append(_row(submission_id, client_id, attempt, fingerprint, checked, event, now))
         events.append(event)
         earlier[attempt.client_key] = (submission_id, fingerprint)

@@ -87,6 +87,9 @@ api_clients = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime),
     sa.Column("revoked_at", UtcDateTime),
+    # The broker user whose AMQP commands are filed as this client (a portal's).
+    sa.Column("broker_user", sa.String(40)),
+    sa.Index("ux_api_clients_broker_user", "broker_user", unique=True),
 )
 
 

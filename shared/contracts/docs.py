@@ -17,7 +17,8 @@ import typer
 
 from shared.contracts.envelope import Message
 from shared.contracts.registry import CATALOG
-from shared.messaging.topology import ALL_QUEUES, EVENTS_EXCHANGE
+from shared.contracts.submission import PortalOutcome
+from shared.messaging.topology import ALL_QUEUES, EVENTS_EXCHANGE, every_address
 from shared.settings import REPO_ROOT
 
 OUT = REPO_ROOT / "docs" / "contracts"
@@ -44,7 +45,9 @@ def asyncapi() -> dict[str, Any]:
     for model in CATALOG.models:
         key = model.routing_key()
         name = key.replace(".", "_")
-        consumers = sorted(q.name for q in ALL_QUEUES if key in q.routing_keys)
+        bound = (key, every_address(key))
+        consumers = sorted(q.name for q in ALL_QUEUES if set(bound) & set(q.routing_keys))
+        addressed = issubclass(model, PortalOutcome)
         messages[name] = {
             "name": key,
             "title": model.__name__,
@@ -61,9 +64,11 @@ def asyncapi() -> dict[str, Any]:
             "payload": {"$ref": f"./{key}.schema.json"},
         }
         channels[name] = {
-            "address": key,
+            "address": f"{key}.{{portal}}" if addressed else key,
+            **({"parameters": {"portal": PORTAL_PARAMETER}} if addressed else {}),
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
-            "description": f"Queues bound: {', '.join(consumers)}",
+            "description": f"Queues bound: {', '.join(consumers)}"
+            + (f"; and each portal's own, {{portal}}.outcomes" if addressed else ""),
             "bindings": {
                 "amqp": {
                     "is": "routingKey",
@@ -91,6 +96,14 @@ def asyncapi() -> dict[str, Any]:
         "operations": operations,
         "components": {"messages": messages},
     }
+
+
+PORTAL_NOTE = (
+    "The broker user of the portal that filed the submission (the event's 'portal' field). "
+    "A portal binds its queues only to its own outcomes; one filed by a client without a "
+    "broker user is published with the bare routing key."
+)
+PORTAL_PARAMETER = {"description": PORTAL_NOTE}
 
 
 def render() -> dict[str, str]:

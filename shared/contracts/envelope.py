@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
 from shared.text import NO_CONTROL_PATTERN
 
@@ -47,10 +48,36 @@ class Message(BaseModel):
     )
     occurred_at: AwareDatetime = Field(description="When the producer created the message.")
 
+    # How the broker delivered it (set by the consumer, not part of the body).
+    _publisher: str | None = PrivateAttr(default=None)
+    _digest: str = PrivateAttr(default="")
+
     @classmethod
     def routing_key(cls) -> str:
         """Event name plus major version, e.g. ``submission.received.v1``."""
         return f"{cls.NAME}.v{cls.MAJOR}"
+
+    def address(self) -> str:
+        """The routing key this message is published with: its ``routing_key`` (an outcome
+        addressed to one portal adds the portal's name)."""
+        return self.routing_key()
+
+    def delivered(self, publisher: str | None, body: bytes) -> Self:
+        """This message as the broker delivered it: who published it (the AMQP ``user_id``,
+        which RabbitMQ checks) and a digest of the body as sent."""
+        self._publisher = publisher
+        self._digest = hashlib.sha256(body).hexdigest()
+        return self
+
+    @property
+    def publisher(self) -> str | None:
+        """The broker user that published this delivery (None: not received from the broker)."""
+        return self._publisher
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the body as delivered ("" when not received from the broker)."""
+        return self._digest
 
     @classmethod
     def schema_header(cls) -> dict[str, str]:

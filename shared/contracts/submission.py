@@ -127,10 +127,32 @@ class CountingFacts(BaseModel):
         return {name: getattr(self, name) for name in CountingFacts.model_fields}
 
 
-class ReceivedV1(Message, CountingFacts):
+PORTAL_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class PortalOutcome(Message):
+    """An answer to the portal that filed a submission: published with its routing key plus
+    ``.<portal>``, so that each portal binds (and may read) only its own outcomes."""
+
+    portal: str | None = Field(
+        None,
+        pattern=PORTAL_PATTERN,
+        description=(
+            "Broker user of the portal that filed it, whose outcomes queue receives this "
+            "(routing key + '.' + portal); null for a client without one."
+        ),
+    )
+
+    def address(self) -> str:
+        """``<routing key>.<portal>``, or the routing key alone for no portal."""
+        return f"{self.routing_key()}.{self.portal}" if self.portal else self.routing_key()
+
+
+class ReceivedV1(PortalOutcome, CountingFacts):
     """A submission was accepted and stored."""
 
     NAME = "submission.received"
+    MINOR = 1
 
     command_id: str | None = Field(None, description="message_id of the AMQP command, if any.")
     title: str
@@ -141,10 +163,12 @@ class ReceivedV1(Message, CountingFacts):
     recognition_kind: RecognitionKind
 
 
-class RejectedV1(Message):
-    """An AMQP command could not be accepted; the reasons name the fields."""
+class RejectedV1(PortalOutcome):
+    """A command could not be filed: the reasons name the fields, or say ``unknown_portal``,
+    ``outside_scope`` or ``conflict`` (its message id was used before with another body)."""
 
     NAME = "submission.rejected"
+    MINOR = 1
 
     command_id: str
     reasons: list[FieldError]

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ class Refusal:
     message_id: str
     correlation_id: str
     error: ContractError
+    publisher: str | None = None  # the delivery's AMQP user_id, checked by RabbitMQ
+    digest: str = ""  # SHA-256 of the body as delivered
 
 
 # Applies a batch exactly once (e.g. ``apply_new`` bound to a handler); returns how many were
@@ -265,6 +268,7 @@ class Consumer(Generic[M]):
             return Parsed(delivery, None, str(error), error)
         if event.message_id != delivery.message_id:
             return Parsed(delivery, None, "message_id property differs from the body's")
+        event.delivered(delivery.user_id, delivery.body)
         reason = publisher_problem(event.routing_key(), delivery.user_id, self._own_user)
         if reason is None and self._vet is not None:
             reason = self._vet(event)
@@ -323,7 +327,11 @@ class Consumer(Generic[M]):
         delivery = parsed.delivery
         assert delivery.message_id is not None and parsed.error is not None
         return Refusal(
-            delivery.message_id, delivery.correlation_id or delivery.message_id, parsed.error
+            delivery.message_id,
+            delivery.correlation_id or delivery.message_id,
+            parsed.error,
+            publisher=delivery.user_id,
+            digest=hashlib.sha256(delivery.body).hexdigest(),
         )
 
     async def _settle(

@@ -7,7 +7,10 @@
 The broker loads them at boot, so the services run with ``SANGKIEN_DECLARE_TOPOLOGY=false`` and
 need no configure permission: one user per service, allowed to write to the exchanges, to read
 only its own queues, and (topic permissions) to publish on the events exchange only the routing
-keys it owns. The file in the repository has placeholder passwords (``change-me-<user>``),
+keys it owns. Every other user of the passwords file is a portal (the repository's file has one,
+``portal``): it may publish intake commands, declare and read queues named ``<portal>.…`` and
+bind them only to the outcomes addressed to it (``<event>.<portal>``); its ``<portal>.outcomes``
+queue is declared here. The file in the repository has placeholder passwords (``change-me-<user>``),
 which the services refuse outside development mode: a deployment renders its own copy with
 ``--passwords`` and keeps it with its other secrets (docs/operations.md).
 """
@@ -25,13 +28,24 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.messaging.topology import ALL_QUEUES, DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, OWNERS
+from shared.contracts.submission import PORTAL_PATTERN
+from shared.messaging.topology import (
+    ALL_QUEUES,
+    DEAD_LETTER_EXCHANGE,
+    EVENTS_EXCHANGE,
+    OUTCOME_EVENTS,
+    OWNERS,
+    PORTALS,
+    portal_outcomes,
+)
 from shared.settings import REPO_ROOT
 
 VHOST = "sangkien"
 OUT = REPO_ROOT / "deploy" / "rabbitmq" / "definitions.json"
 SERVICES = ("submission", "dedup", "aggregation", "notify")
-USERS = (*SERVICES, "portal", "operator")
+OPERATOR = "operator"
+SAMPLE_PORTALS = ("portal",)
+USERS = (*SERVICES, *SAMPLE_PORTALS, OPERATOR)  # the repository's file
 # Deterministic salt for the placeholders: the repository's file must be reproducible for the
 # drift test. Real passwords get a random one.
 SALT = b"sk01"
@@ -55,17 +69,36 @@ def _user(name: str, password: str | None) -> dict[str, Any]:
     }
 
 
+def portals_of(passwords: Mapping[str, str] | None) -> tuple[str, ...]:
+    """The portals: every user of ``passwords`` that is neither a service nor the operator
+    (the sample ``portal`` without passwords). ValueError for a name that cannot be one."""
+    if passwords is None:
+        return SAMPLE_PORTALS
+    portals = tuple(sorted(set(passwords) - {*SERVICES, OPERATOR}))
+    if bad := [name for name in portals if not re.fullmatch(PORTAL_PATTERN, name)]:
+        raise ValueError(
+            f"portal user names are lower-case letters, digits and '-' (at most 40): {bad}"
+        )
+    # A portal owns the queues named after it: never the system's own.
+    reserved = {spec.name.split(".")[0] for spec in ALL_QUEUES} | {"sangkien"}
+    if taken := sorted(reserved & set(portals)):
+        raise ValueError(f"these names are the system's own, not portals: {taken}")
+    return portals
+
+
 def definitions(passwords: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Vhost, users, permissions, exchanges, queues and bindings; each user's password from
-    ``passwords`` (every user must have one), placeholders without."""
-    if passwords is not None and (missing := set(USERS) - set(passwords)):
+    ``passwords`` (every service and the operator must have one; the others are portals),
+    placeholders without."""
+    if passwords is not None and (missing := {*SERVICES, OPERATOR} - set(passwords)):
         raise ValueError(f"no password for {', '.join(sorted(missing))}")
+    portals = portals_of(passwords)
     exchanges = (EVENTS_EXCHANGE.name, DEAD_LETTER_EXCHANGE.name)
     write = "^(" + "|".join(re.escape(e) for e in exchanges) + ")$"
     queues: list[dict[str, Any]] = []
     bindings: list[dict[str, Any]] = []
     permissions: list[dict[str, Any]] = []
-    for spec in ALL_QUEUES:
+    for spec in (*ALL_QUEUES, *(portal_outcomes(portal) for portal in portals)):
         queues.append(
             {
                 "name": spec.name,
@@ -110,22 +143,24 @@ def definitions(passwords: Mapping[str, str] | None = None) -> dict[str, Any]:
         permissions.append(
             {"user": service, "vhost": VHOST, "configure": "^$", "write": write, "read": read}
         )
+    for portal in portals:
+        # Its own queues: declared, bound (write on the queue, read on the exchange; the topic
+        # permissions limit the binding keys) and read; and the events exchange to publish on.
+        own = f"{re.escape(portal)}\\..*"
+        reach = f"^({re.escape(EVENTS_EXCHANGE.name)}|{own})$"
+        permissions.append(
+            {"user": portal, "vhost": VHOST, "configure": f"^{own}$", "write": reach, "read": reach}
+        )
     permissions.append(
-        {
-            "user": "portal",
-            "vhost": VHOST,
-            "configure": "^$",
-            "write": f"^{re.escape(EVENTS_EXCHANGE.name)}$",
-            "read": "^portal\\..*$",
-        }
+        {"user": OPERATOR, "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"}
     )
-    permissions.append(
-        {"user": "operator", "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"}
-    )
-    users = [_user(name, passwords[name] if passwords else None) for name in USERS]
+    users = [
+        _user(name, passwords[name] if passwords else None)
+        for name in (*SERVICES, *portals, OPERATOR)
+    ]
     return {
         "policies": [DEAD_LETTER_POLICY],
-        "topic_permissions": topic_permissions(),
+        "topic_permissions": topic_permissions(portals),
         "vhosts": [{"name": VHOST}],
         "users": users,
         "permissions": permissions,
@@ -169,23 +204,35 @@ DEAD_LETTER_POLICY: dict[str, Any] = {
 }
 
 
-def topic_permissions() -> list[dict[str, Any]]:
-    """Each user may publish on the events exchange only the routing keys it owns
-    (``topology.OWNERS``); the operator any."""
+def topic_permissions(portals: tuple[str, ...]) -> list[dict[str, Any]]:
+    """On the events exchange, each user may publish only the routing keys it owns
+    (``topology.OWNERS``; an outcome's key may name its portal) and a portal may bind only to
+    the outcomes addressed to it; the operator may do anything."""
     owned: dict[str, list[str]] = {}
     for routing_key, owner in OWNERS.items():
-        owned.setdefault(owner, []).append(routing_key)
+        for user in portals if owner == PORTALS else (owner,):
+            owned.setdefault(user, []).append(routing_key)
+    addressed = "(\\.[a-z0-9-]+)?"
     granted = [
         {
             "user": user,
             "vhost": VHOST,
             "exchange": EVENTS_EXCHANGE.name,
-            "write": "^(" + "|".join(re.escape(key) for key in sorted(keys)) + ")$",
-            "read": ".*",
+            "write": "^("
+            + "|".join(
+                re.escape(key) + (addressed if key in OUTCOME_EVENTS else "")
+                for key in sorted(keys)
+            )
+            + ")$",
+            "read": (
+                "^(" + "|".join(re.escape(f"{key}.{user}") for key in OUTCOME_EVENTS) + ")$"
+                if user in portals
+                else ".*"
+            ),
         }
         for user, keys in sorted(owned.items())
     ]
-    operator = {"user": "operator", "vhost": VHOST, "exchange": EVENTS_EXCHANGE.name}
+    operator = {"user": OPERATOR, "vhost": VHOST, "exchange": EVENTS_EXCHANGE.name}
     return [*granted, {**operator, "write": ".*", "read": ".*"}]
 
 

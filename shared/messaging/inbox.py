@@ -4,7 +4,7 @@ what applying them changed, so that a redelivered message changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +25,13 @@ T = TypeVar("T", bound=Identified)
 Apply = Callable[[AsyncSession, Sequence[T]], Awaitable[object]]
 # First statement of a transaction that only the lease holder may commit (``shared.lease``).
 Fence = Callable[[AsyncSession], Awaitable[None]]
+# What the inbox records of a message: its id, unless the consumer says otherwise.
+InboxKey = Callable[[Any], str]
+
+
+def message_id_of(message: Identified) -> str:
+    """The inbox key of an event: its message id (one publisher owns each event)."""
+    return message.message_id
 
 
 async def apply_new(
@@ -33,42 +40,42 @@ async def apply_new(
     messages: Sequence[T],
     apply: Apply[T],
     fence: Fence | None = None,
+    key: InboxKey = message_id_of,
 ) -> int:
     """Apply the messages ``consumer`` has not applied before, once each (the first of a repeated
-    id), and record them in the inbox, all in one transaction (opened by ``fence`` when given,
-    before the inbox is read); returns how many were new."""
+    ``key``), and record them in the inbox, all in one transaction (opened by ``fence`` when
+    given, before the inbox is read); returns how many were new."""
     async with sessions() as session, session.begin():
         if fence is not None:
             await fence(session)
-        fresh = await _unapplied(session, consumer, messages)
+        fresh = await _unapplied(session, consumer, messages, key)
         if fresh:
             await apply(session, fresh)
             now = utc_now()
             await session.execute(
                 INBOX.insert(),
-                [
-                    {"consumer": consumer, "message_id": m.message_id, "processed_at": now}
-                    for m in fresh
-                ],
+                [{"consumer": consumer, "message_id": key(m), "processed_at": now} for m in fresh],
             )
     return len(fresh)
 
 
-async def _unapplied(session: AsyncSession, consumer: str, messages: Sequence[T]) -> list[T]:
-    """The messages whose ids the inbox has not seen, each id once (first occurrence)."""
-    ids = list(dict.fromkeys(m.message_id for m in messages))
+async def _unapplied(
+    session: AsyncSession, consumer: str, messages: Sequence[T], key: InboxKey
+) -> list[T]:
+    """The messages whose keys the inbox has not seen, each key once (first occurrence)."""
+    keys = list(dict.fromkeys(key(m) for m in messages))
     seen = set(
         (
             await session.scalars(
                 sa.select(INBOX.c.message_id).where(
-                    INBOX.c.consumer == consumer, INBOX.c.message_id.in_(ids)
+                    INBOX.c.consumer == consumer, INBOX.c.message_id.in_(keys)
                 )
             )
         ).all()
     )
     fresh: list[T] = []
     for message in messages:
-        if message.message_id not in seen:
-            seen.add(message.message_id)
+        if key(message) not in seen:
+            seen.add(key(message))
             fresh.append(message)
     return fresh

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.background import Loop
 from shared.contracts.envelope import Message, utc_now
+from shared.messaging.consumer import claimed_schema
 from shared.messaging.tables import OUTBOX
 from shared.messaging.topology import EVENTS_EXCHANGE
 from shared.observability import OUTBOX_FAILURES, OUTBOX_LAG, OUTBOX_PUBLISHED
@@ -39,7 +40,7 @@ async def add_to_outbox(session: AsyncSession, *events: Message) -> None:
         [
             {
                 "message_id": event.message_id,
-                "routing_key": event.routing_key(),
+                "routing_key": event.address(),
                 "correlation_id": event.correlation_id,
                 "headers": event.schema_header(),
                 "body": event.model_dump_json(),
@@ -144,6 +145,7 @@ class OutboxRelay:
         OUTBOX_LAG.set((utc_now() - oldest).total_seconds())
 
     async def _publish(self, row: sa.Row) -> None:
+        headers = row.headers if isinstance(row.headers, dict) else json.loads(row.headers)
         await self._broker.publish(
             row.body.encode(),
             exchange=EVENTS_EXCHANGE,
@@ -153,7 +155,8 @@ class OutboxRelay:
             message_id=row.message_id,
             correlation_id=row.correlation_id,
             user_id=self._user_id,
-            headers=row.headers if isinstance(row.headers, dict) else json.loads(row.headers),
+            headers=headers,
             content_type="application/json",
         )
-        OUTBOX_PUBLISHED.labels(event=row.routing_key).inc()
+        # By event, not routing key: an outcome's key also names its portal.
+        OUTBOX_PUBLISHED.labels(event=claimed_schema(headers, row.routing_key)).inc()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from shared.messaging.topology import OWNERS
+from shared.messaging.topology import OWNERS, PORTALS
 
 DEFAULT_USER = "guest"  # AMQP's default when a URL names none
 
@@ -29,6 +29,9 @@ def publisher_problem(routing_key: str, publisher: str | None, own_user: str) ->
     owner = OWNERS.get(routing_key)
     if owner is None:
         return f"no publisher owns {routing_key!r}"
+    if owner == PORTALS:
+        # The intake command: which portal sent it decides its scope and its idempotency.
+        return None if publisher else "a command must carry user_id, naming its portal"
     if publisher in (owner, own_user):
         return None
     who = f"user {publisher!r}" if publisher else "a publisher that did not set user_id"

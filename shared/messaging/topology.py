@@ -8,6 +8,7 @@ Dead-lettering is at-least-once (``x-dead-letter-strategy``): a refused message 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,12 @@ def _consumer(service: str, routing_key: str) -> QueueSpec:
     return QueueSpec(name=f"{service}.{routing_key}", routing_keys=(routing_key,))
 
 
+def every_address(routing_key: str) -> str:
+    """The binding key that takes an event whatever portal it is addressed to: ``#`` matches
+    zero words too, so the event published with its bare routing key as well."""
+    return f"{routing_key}.#"
+
+
 # (service, event) → queue. Every event of the catalog is bound to at least one queue, so a
 # mandatory publish that comes back unroutable means the topology is wrong, never "no listener".
 SUBMIT_COMMANDS = _consumer("submission", "submission.submit.v1")
@@ -74,7 +81,7 @@ SUBMISSION_SCREENED = _consumer("submission", "submission.screened.v1")
 # consumer may be active; a second instance waits as a hot standby.
 DEDUP_RECEIVED = QueueSpec(
     name="dedup.submission.received.v1",
-    routing_keys=("submission.received.v1",),
+    routing_keys=(every_address("submission.received.v1"),),
     extra={"x-single-active-consumer": True},
 )
 DEDUP_REVIEWED = _consumer("dedup", "submission.reviewed.v1")
@@ -98,11 +105,12 @@ NOTIFY_PROGRESS = QueueSpec(
     routing_keys=("progress.updated.v1",),
     extra={"x-single-active-consumer": True},
 )
-# Feeds read outside the system: the portals' outcomes of their commands, and the operators'
-# record of milestones and notices. They expire so that an absent reader cannot fill the disk.
-PORTAL_OUTCOMES = QueueSpec(
-    name="portal.outcomes",
-    routing_keys=("submission.received.v1", "submission.rejected.v1"),
+# Feeds read outside the system: the operators' record of refused commands (whichever portal
+# sent them), and of milestones and notices. They expire so that an absent reader cannot fill
+# the disk.
+AUDIT_REJECTIONS = QueueSpec(
+    name="audit.rejections",
+    routing_keys=(every_address("submission.rejected.v1"),),
     message_ttl_ms=7 * DAY_MS,
 )
 AUDIT_NOTICES = QueueSpec(
@@ -116,11 +124,27 @@ AUDIT_NOTICES = QueueSpec(
     message_ttl_ms=30 * DAY_MS,
 )
 
-# Who publishes each command and event: the broker user of its owning service (portals publish
-# the commands). The definitions' topic permissions let each user publish only these routing
-# keys, and every consumer checks each delivery's ``user_id`` again (``publishers``).
+OUTCOME_EVENTS = ("submission.received.v1", "submission.rejected.v1")
+
+
+def portal_outcomes(portal: str) -> QueueSpec:
+    """The outcomes queue of one portal: the received and rejected events addressed to it
+    (``<event>.<portal>``), kept a week. A portal may declare more queues under its name."""
+    return QueueSpec(
+        name=f"{portal}.outcomes",
+        routing_keys=tuple(f"{key}.{portal}" for key in OUTCOME_EVENTS),
+        message_ttl_ms=7 * DAY_MS,
+    )
+
+
+# Stands for every portal's broker user as the owner of the intake command: which portals
+# exist is the deployment's (``definitions``), each mapped to an API client (its scope).
+PORTALS = "<portals>"
+# Who publishes each command and event: the broker user of its owning service, or any portal.
+# The definitions' topic permissions let each user publish only these routing keys, and every
+# consumer checks each delivery's ``user_id`` again (``publishers``).
 OWNERS: dict[str, str] = {
-    "submission.submit.v1": "portal",
+    "submission.submit.v1": PORTALS,
     "submission.received.v1": "submission",
     "submission.rejected.v1": "submission",
     "submission.reviewed.v1": "submission",
@@ -140,7 +164,7 @@ ALL_QUEUES: tuple[QueueSpec, ...] = (
     AGGREGATION_SCREENED,
     AGGREGATION_REVIEWED,
     NOTIFY_PROGRESS,
-    PORTAL_OUTCOMES,
+    AUDIT_REJECTIONS,
     AUDIT_NOTICES,
 )
 
@@ -153,6 +177,12 @@ async def declare_topology(url: str) -> None:
     consume on that channel, without its own prefetch (every message at once, in concurrent
     tasks: unbounded, and in no guaranteed order).
     """
+    await declare_queues(url, ALL_QUEUES)
+
+
+async def declare_queues(url: str, specs: Sequence[QueueSpec]) -> None:
+    """Declare the two exchanges and these queues, their bindings and dead-letter queues
+    (a portal's own outcomes queue, say)."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
@@ -162,7 +192,7 @@ async def declare_topology(url: str) -> None:
         dead = await channel.declare_exchange(
             DEAD_LETTER_EXCHANGE.name, aio_pika.ExchangeType.DIRECT, durable=True
         )
-        for spec in ALL_QUEUES:
+        for spec in specs:
             queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
             for key in spec.routing_keys:
                 await queue.bind(events, routing_key=key)

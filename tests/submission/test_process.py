@@ -12,6 +12,8 @@ import pytest
 
 from pipeline.processes import ServiceProcess, create_api_key
 from pipeline.tap import Tap
+from shared.messaging.publishers import broker_user
+from shared.messaging.topology import declare_queues, portal_outcomes
 from shared.polling import poll
 from tests.support.broker import PrivateRabbit
 from tests.support.drafts import HANOI_EMAIL, HANOI_PHONE, draft
@@ -51,10 +53,17 @@ async def service(
         process.terminate()
 
 
-def api_key(database_url: str, scope: str, review: bool = False) -> dict[str, str]:
-    """Headers with a key made by the service's own command."""
+def api_key(
+    database_url: str, scope: str, review: bool = False, portal: str | None = None
+) -> dict[str, str]:
+    """Headers with a key made by the service's own command (``portal``: that broker user's
+    commands are filed as this key)."""
     key = create_api_key(
-        {"SANGKIEN_DATABASE_URL": database_url}, name="test", scope=scope, review=review
+        {"SANGKIEN_DATABASE_URL": database_url},
+        name="test",
+        scope=scope,
+        review=review,
+        broker_user=portal,
     )
     return {"X-API-Key": key}
 
@@ -129,7 +138,9 @@ async def test_review_committed_but_unpublished_at_sigkill_is_published_once_aft
 async def test_service_reconnects_after_a_broker_restart(
     service: ServiceFactory, broker_url: str, database_url: str, rabbit: PrivateRabbit
 ) -> None:
-    headers = api_key(database_url, "ldld-ha-noi")
+    headers = api_key(database_url, "ldld-ha-noi", portal=broker_user(broker_url))
+    outcomes = portal_outcomes(broker_user(broker_url))
+    await declare_queues(broker_url, [outcomes])  # as the portal would, once
     process = service()
     await process.wait_ready()
     rabbit.stop()
@@ -138,8 +149,8 @@ async def test_service_reconnects_after_a_broker_restart(
     during_outage = await file(process, headers, "outage")  # intake goes on into the outbox
     rabbit.start()
     await process.wait_ready(timeout=90)
-    # The relay may publish it before any new listener binds: read the durable portal feed.
-    [outcome] = await take_messages(broker_url, "portal.outcomes", 1, timeout=60)
+    # The relay may publish it before any new listener binds: read the portal's durable queue.
+    [outcome] = await take_messages(broker_url, outcomes.name, 1, timeout=60)
     assert json.loads(outcome.body)["submission_id"] == during_outage
     async with Tap(broker_url, OUTCOMES) as tap:
         after = await file(process, headers, "after", title="Sáng kiến sau khi khởi động lại")
@@ -157,7 +168,7 @@ async def test_service_reconnects_after_a_broker_restart(
 async def test_logs_are_json_with_correlation_ids_and_no_contact_details(
     service: ServiceFactory, broker_url: str, database_url: str
 ) -> None:
-    headers = api_key(database_url, "ldld-ha-noi")
+    headers = api_key(database_url, "ldld-ha-noi", portal=broker_user(broker_url))
     process = service(SANGKIEN_LOG_LEVEL="DEBUG")
     await process.wait_ready()
     async with Tap(broker_url, OUTCOMES) as tap:
@@ -191,7 +202,7 @@ async def test_a_database_error_about_a_submission_logs_no_contact_details(
     of a submission over HTTP and of a command over AMQP: each error is logged with its
     traceback, and neither the statement's parameters nor the contact details they hold appear
     anywhere in the log."""
-    headers = api_key(database_url, "ldld-ha-noi")
+    headers = api_key(database_url, "ldld-ha-noi", portal=broker_user(broker_url))
     process = service()
     await process.wait_ready()
     connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
