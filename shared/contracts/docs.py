@@ -68,7 +68,7 @@ def asyncapi() -> dict[str, Any]:
             **({"parameters": {"portal": PORTAL_PARAMETER}} if addressed else {}),
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
             "description": f"Queues bound: {', '.join(consumers)}"
-            + (f"; and each portal's own, {{portal}}.outcomes" if addressed else ""),
+            + ("; and each portal's own, {portal}.outcomes" if addressed else ""),
             "bindings": {
                 "amqp": {
                     "is": "routingKey",
