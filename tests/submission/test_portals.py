@@ -67,7 +67,9 @@ class Portals:
     async def outbox_empty(self) -> None:
         async def left() -> int:
             async with self.ctx.runtime.sessions() as session:
-                return int(await session.scalar(sa.select(sa.func.count()).select_from(OUTBOX)))
+                return int(
+                    await session.scalar(sa.select(sa.func.count()).select_from(OUTBOX)) or 0
+                )
 
         await poll(left, lambda n: n == 0, 30, "the outbox published")
 
