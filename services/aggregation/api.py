@@ -19,6 +19,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
 from services.aggregation.context import AggregationContext
+from services.aggregation.disclosure import shown
 from services.aggregation.leaderboards import Entry, RankBy, ranked
 from services.aggregation.progress import Period, percent
 from services.aggregation.reading import (
@@ -162,10 +163,10 @@ async def _ranked_list(
             name=union.name,
             level=union.level,
             cluster=union.cluster,
-            received=row.received,
+            received=shown(union.level, "received", row.received),
             counted=row.counted,
-            flagged=row.flagged,
-            benefit_vnd=row.benefit_vnd,
+            flagged=shown(union.level, "flagged", row.flagged),
+            benefit_vnd=shown(union.level, "benefit_vnd", row.benefit_vnd),
             target=row.target,
             percent=percent(row.counted, row.target),
         )

@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.aggregation.disclosure import open_figures
 from services.aggregation.reading import Progress, published
-from shared.contracts.progress import Crossing, Figures
+from shared.contracts.progress import Crossing
 from shared.reference.calendar import Program
 from shared.reference.unions import Union
 
@@ -42,6 +43,18 @@ class UnionLink(BaseModel):
     level: str
 
 
+class OpenFigures(BaseModel):
+    """A union's counters for a scope as the open API shows them: below the district level only
+    ``counted``, the rest ``null`` (docs/aggregation.md, small unions)."""
+
+    received: int | None
+    counted: int
+    flagged: int | None
+    excluded: int | None
+    benefit_vnd: int | None
+    distinct_authors: int | None
+
+
 class ProgressView(BaseModel):
     """Progress of one union for one scope."""
 
@@ -54,8 +67,8 @@ class ProgressView(BaseModel):
     starts_on: date
     ends_on: date
     revision: int
-    own: Figures
-    subtree: Figures
+    own: OpenFigures
+    subtree: OpenFigures
     target: TargetView | None
     percent: float | None
     reached_on: date | None
@@ -65,17 +78,18 @@ class ProgressView(BaseModel):
 
 
 class RankedUnion(BaseModel):
-    """One union in a list of children or a leaderboard."""
+    """One union in a list of children or a leaderboard (below the district level ``received``,
+    ``flagged`` and ``benefit_vnd`` are ``null``: docs/aggregation.md, small unions)."""
 
     rank: int
     union_code: str
     name: str
     level: str
     cluster: str | None
-    received: int
+    received: int | None
     counted: int
-    flagged: int
-    benefit_vnd: int
+    flagged: int | None
+    benefit_vnd: int | None
     target: int | None
     percent: float | None
 
@@ -181,8 +195,8 @@ def progress_view(progress: Progress, union: Union, superiors: list[Union]) -> P
         starts_on=progress.period.starts_on,
         ends_on=progress.period.ends_on,
         revision=progress.revision,
-        own=published(progress.own),
-        subtree=published(progress.subtree),
+        own=OpenFigures(**open_figures(published(progress.own), union.level)),
+        subtree=OpenFigures(**open_figures(published(progress.subtree), union.level)),
         target=TargetView(
             assigned=target.assigned, self_set=target.self_set, effective=target.effective
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from datetime import date
 from typing import Any
@@ -88,6 +90,39 @@ async def test_counts_roll_up_and_reviews_move_them_in_and_out(
         assert revisions == sorted(revisions) and len(set(revisions)) == len(revisions)
         assert len(revisions) < 6  # three screened + three reviews: coalesced, not one each
         assert snapshots[-1].body["target"] == 1_000_000
+
+
+async def test_below_the_district_level_the_open_api_shows_only_what_is_counted(
+    aggregation: httpx.AsyncClient, broker_url: str
+) -> None:
+    a = facts("a", HN_1, date(2022, 3, 1), author_key="x", benefit_vnd=100)
+    b = facts("b", HN_1, date(2022, 3, 2), author_key="y", benefit_vnd=10)
+    async with Tap(broker_url, ()) as tap:
+        await send(tap, screened(a), screened(b, Verdict.NEAR_DUPLICATE))
+        await progress_of(aggregation, "ldld-ha-noi.h03", received=2, counted=2, flagged=1)
+    grassroots = (await aggregation.get(f"/v1/unions/{HN_1}/progress")).json()
+    for figures in (grassroots["own"], grassroots["subtree"]):
+        assert figures == {
+            "received": None,
+            "counted": 2,
+            "flagged": None,
+            "excluded": None,
+            "benefit_vnd": None,
+            "distinct_authors": None,
+        }
+    children = (await aggregation.get("/v1/unions/ldld-ha-noi.h03/children")).json()["items"]
+    [row] = [item for item in children if item["union_code"] == HN_1]
+    assert (row["received"], row["counted"], row["flagged"], row["benefit_vnd"]) == (
+        None,
+        2,
+        None,
+        None,
+    )
+    exported = await aggregation.get(f"/v1/unions/{HN_1}/progress", params={"format": "csv"})
+    [line] = list(csv.DictReader(io.StringIO(exported.text)))
+    assert line["subtree_counted"] == "2" and line["subtree_benefit_vnd"] == ""
+    district = (await aggregation.get("/v1/unions/ldld-ha-noi.h03/progress")).json()["subtree"]
+    assert (district["benefit_vnd"], district["distinct_authors"]) == (110, 2)
 
 
 async def test_local_dates_decide_day_and_phase_across_the_boundary(

@@ -128,6 +128,13 @@ async def test_the_board_shows_the_campaign_and_follows_it_without_a_reload(
             await page.set_viewport_size({"width": 390, "height": 844})
             await page.screenshot(path=OUTPUT / "union-phone.png")
 
+            # A grassroots union: what it counted, and not the figures withheld from the open API.
+            leading = (await api.get("/v1/leaderboards/levels/grassroots?limit=1")).json()
+            grassroots = leading["items"][0]
+            await open_page(page, f"{board}/board/unions/{grassroots['union_code']}")
+            await expect(page.locator("#counted")).to_have_text(vietnamese(grassroots["counted"]))
+            await expect(page.locator("#scopes .card dd").nth(1)).to_have_text("không công bố")
+
             await page.goto(f"{board}/board/unions/no-such-union")
             await expect(page.locator("#problem")).to_contain_text("no-such-union")
             await expect(page.locator("#live")).to_have_text("không có số liệu")

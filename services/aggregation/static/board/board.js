@@ -114,12 +114,17 @@ function drawHero(whole) {
   document.getElementById("pace").textContent = parts.join(" · ");
 }
 
+function withheld(value) {
+  return value === null ? "không công bố" : number.format(value);
+}
+
 function scopeCard(view, name) {
   const target = view.target;
   const rows = [
     ["Của đơn vị", number.format(view.own.counted)],
-    ["Tiếp nhận", number.format(view.subtree.received)],
-    ["Nghi trùng", number.format(view.subtree.flagged)],
+    // Null below the district level: not published for small unions (docs/aggregation.md).
+    ["Tiếp nhận", withheld(view.subtree.received)],
+    ["Nghi trùng", withheld(view.subtree.flagged)],
     ["Chỉ tiêu được giao", target ? number.format(target.assigned) : "–"],
     ["Tự đăng ký", target && target.self_set ? number.format(target.self_set) : "–"],
     ["Tỷ lệ", pct(view.percent)],
