@@ -15,11 +15,14 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 
 from shared.keys import Keyring
 from shared.observability import READINESS, READINESS_CHECKS, configure_logging, correlation
+from shared.openapi import publish_complete
 from shared.ratelimit import TokenBuckets
 from shared.runtime import READY, Runtime
 from shared.settings import CommonSettings
@@ -225,6 +228,34 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"errors": reasons}, status_code=422)
 
 
+# What Starlette and FastAPI raise themselves (no such route, a method the route does not take,
+# a body they cannot parse), by status: answered in the one error shape too.
+HTTP_CODES = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the one route it matched; a path served by several
+        # routes (GET and POST apart) takes them all.
+        headers["Allow"] = ", ".join(sorted(_methods_of(request)))
+    field = "body" if exc.status_code == 400 else ""
+    return JSONResponse(
+        error_body(field, code, str(exc.detail)), status_code=exc.status_code, headers=headers
+    )
+
+
+def _methods_of(request: Request) -> set[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
+
+
 async def _database_unreachable(_request: Request, exc: Exception) -> JSONResponse:
     """503 with Retry-After: the request was fine, the database is away for now (a restart, a
     failover). Nothing was stored; the same request, sent again, is safe (idempotency keys)."""
@@ -234,12 +265,19 @@ async def _database_unreachable(_request: Request, exc: Exception) -> JSONRespon
 
 
 def install(
-    app: FastAPI, runtime: Runtime, *, max_body_bytes: int, keyring: Keyring[Any] | None = None
+    app: FastAPI,
+    runtime: Runtime,
+    *,
+    max_body_bytes: int,
+    keyring: Keyring[Any] | None = None,
+    enums: dict[str, list[str]] | None = None,
 ) -> None:
     """Add the body guard (with ``keyring``, every write needs a valid key, checked before its
     body is read, within the key's write limit), the error format, request metrics and the
-    operational endpoints."""
+    operational endpoints; publish every answer in the OpenAPI document (``shared.openapi``,
+    with ``enums`` for parameters whose values the reference data gives)."""
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ApiError, _api_error)
     for unreachable in DATABASE_AWAY:
         app.add_exception_handler(unreachable, _database_unreachable)
@@ -267,6 +305,7 @@ def install(
     limits = TokenBuckets(settings.write_rate_per_key, settings.write_burst_per_key)
     app.add_middleware(BodyGuard, max_bytes=max_body_bytes, admit=admit, limits=limits)
     app.include_router(operational_router(runtime))
+    publish_complete(app, writes_need_key=keyring is not None, enums=enums)
     app.state.runtime = runtime
 
 

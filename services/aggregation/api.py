@@ -44,6 +44,7 @@ from services.aggregation.schemas import (
 )
 from services.aggregation.store import ranked_unions
 from shared.http import ApiError, shutting_down
+from shared.openapi import error_answer
 from shared.reference.targets import PROGRAM_SCOPE
 from shared.reference.unions import LEVELS, Union
 
@@ -141,7 +142,8 @@ async def union_progress(
 
 
 Page = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
+# Past the last union there is nothing to page to (the tree has 127,259).
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 async def _ranked_list(
@@ -212,7 +214,11 @@ async def level_leaderboard(
     return _answer(page, page.items, fmt, f"{level}-{scope}")
 
 
-@router.get("/leaderboards/clusters", response_model=ClusterList)
+@router.get(
+    "/leaderboards/clusters",
+    response_model=ClusterList,
+    responses={404: error_answer("No union has the code 'within' names")},
+)
 async def cluster_standings(
     ctx: Ctx,
     scope: Scope = PROGRAM_SCOPE,

@@ -12,6 +12,8 @@ from services.aggregation.context import AggregationContext
 from services.aggregation.reference_copy import copy_reference
 from services.aggregation.settings import AggregationSettings
 from shared import http
+from shared.reference.targets import PROGRAM_SCOPE
+from shared.reference.unions import LEVELS
 
 
 def create_app(settings: AggregationSettings | None = None) -> FastAPI:
@@ -40,7 +42,9 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    http.install(app, ctx.runtime, max_body_bytes=4 * 1024)
+    scopes = [PROGRAM_SCOPE, *(phase.code for phase in ctx.reference.program.phases)]
+    enums = {"scope": scopes, "level": list(LEVELS)}
+    http.install(app, ctx.runtime, max_body_bytes=4 * 1024, enums=enums)
     app.include_router(api.router)
     board.install(app)
     return app

@@ -173,7 +173,9 @@ async def deliveries(ctx: Ctx, caller: Caller, subscription_id: str) -> list[Del
 
 
 @router.post(
-    "/subscriptions/{subscription_id}/deliveries/{notification_id}/replay", status_code=202
+    "/subscriptions/{subscription_id}/deliveries/{notification_id}/replay",
+    status_code=202,
+    responses={409: {"description": "The notice has not failed: nothing to replay"}},
 )
 async def replay(ctx: Ctx, caller: Caller, subscription_id: str, notification_id: str) -> Response:
     """Send a failed notice again (same id, fresh attempts); 409 unless it failed."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
+import email_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, JsonValue
 
 from services.notify.notices import NoticeState
 
@@ -26,15 +27,41 @@ class Webhook(BaseModel):
     secret: str = Field(min_length=16, max_length=200)
 
 
-class SubscriptionRequest(BaseModel):
-    """A new subscription: a webhook and/or e-mail addresses."""
+def _any_case(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" for c in word)
 
-    model_config = ConfigDict(extra="forbid")
+
+# E-mail addresses whose domain is a special-use name (RFC 6761: ``.test``, ``.local``…) can
+# never be delivered: refused, as the schema states.
+SPECIAL_USE = "|".join(_any_case(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+DELIVERABLE_EMAIL: dict[str, JsonValue] = {
+    "type": "string",
+    "format": "email",
+    "pattern": f"^(?!.*[@.](?:{SPECIAL_USE})$)",
+    "description": "An address whose domain is not a special-use name (.test, .local…).",
+}
+
+
+class SubscriptionRequest(BaseModel):
+    """A new subscription: a webhook and/or e-mail addresses (at least one of them)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        # The route answers ``no_channel`` (422) without either; the schema says so too.
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["webhook"], "properties": {"webhook": {"type": "object"}}},
+                {"required": ["emails"], "properties": {"emails": {"minItems": 1}}},
+            ]
+        },
+    )
 
     union_code: str = Field(max_length=100)
     reach: Reach = Reach.OWN
     webhook: Webhook | None = None
-    emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+    emails: list[EmailStr] = Field(
+        default_factory=list, max_length=20, json_schema_extra={"items": DELIVERABLE_EMAIL}
+    )
 
 
 class SubscriptionView(BaseModel):

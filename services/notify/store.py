@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.db import UtcDateTime
+
 metadata = sa.MetaData()
 
 # One row per milestone ever reached: the primary key is what makes it fire exactly once.
@@ -22,7 +24,7 @@ milestones = sa.Table(
     sa.Column("reached_on", sa.Date, nullable=False),
     sa.Column("days_ahead", sa.Integer),
     sa.Column("revision", sa.Integer, nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
     # Fell back below the threshold after it fired (``reached_on``: the day last told).
     sa.Column("withdrawn", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("revisions", sa.Integer, nullable=False, server_default="0"),
@@ -42,7 +44,7 @@ milestone_revisions = sa.Table(
     sa.Column("reached_on", sa.Date),
     sa.Column("days_ahead", sa.Integer),
     sa.Column("counted", sa.BigInteger, nullable=False),
-    sa.Column("revised_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revised_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("milestone_id", "number", name="milestone_revision_number"),
 )
 
@@ -63,9 +65,9 @@ api_clients = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("secret_hash", sa.String(64), nullable=False),
     sa.Column("scopes", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True)),
-    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime),
+    sa.Column("revoked_at", UtcDateTime),
 )
 
 # Who is told about which union's milestones, and how.
@@ -79,8 +81,8 @@ subscriptions = sa.Table(
     sa.Column("webhook_secret", sa.String(200)),
     sa.Column("emails", sa.JSON, nullable=False),
     sa.Column("created_by", sa.String(32), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("deleted_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("deleted_at", UtcDateTime),
 )
 
 # Milestones waiting to be grouped into a notice for a subscriber (one row per channel).
@@ -90,7 +92,7 @@ pending = sa.Table(
     sa.Column("subscription_id", sa.String(36), primary_key=True),
     sa.Column("channel", sa.String(10), primary_key=True),
     sa.Column("milestone_id", sa.String(36), primary_key=True),
-    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("queued_at", UtcDateTime, nullable=False),
 )
 
 # A notice to one subscriber over one channel: one milestone, or a digest of several. Its id is
@@ -104,10 +106,10 @@ notifications = sa.Table(
     sa.Column("milestone_ids", sa.JSON, nullable=False),
     sa.Column("status", sa.String(12), nullable=False),  # pending|delivered|failed|cancelled
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
     sa.Column("last_error", sa.String(1000)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime),
     sa.Index("notifications_due", "status", "next_attempt_at"),
 )
 
@@ -117,7 +119,7 @@ attempts = sa.Table(
     metadata,
     sa.Column("notification_id", sa.String(36), primary_key=True),
     sa.Column("number", sa.Integer, primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
     sa.Column("ok", sa.Boolean, nullable=False),
     sa.Column("detail", sa.String(1000), nullable=False),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from shared.contracts.submission import MAX_BENEFIT_VND
 from shared.settings import CommonSettings
 
 
@@ -22,7 +23,10 @@ class SubmissionSettings(CommonSettings):
     )
     max_batch: int = Field(1000, ge=1, le=1000, description="Most submissions in one batch.")
     max_benefit_vnd: int = Field(
-        10**13, ge=0, description="Largest benefit value accepted (VND, one year)."
+        MAX_BENEFIT_VND,
+        ge=0,
+        le=MAX_BENEFIT_VND,
+        description="Largest benefit value accepted (VND, one year); at most the contract's.",
     )
     future_tolerance_minutes: int = Field(
         10, ge=0, description="How far in the future submitted_at may lie (clock skew)."

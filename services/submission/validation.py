@@ -7,26 +7,27 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from shared.contracts.submission import FieldError, RecognitionKind, SubmissionDraft
+from shared.contracts.submission import (
+    DECISION_KINDS,
+    EMAIL_PATTERN,
+    PHONE_PATTERN,
+    TEXT_LIMITS,
+    FieldError,
+    SubmissionDraft,
+)
 from shared.reference.calendar import Phase, local_date
 from shared.reference.catalog import ReferenceData
-from shared.text import CONTROL, without_format
+from shared.text import CONTROL, visible_length, without_format
 
-TEXT_LIMITS = {
-    "title": (5, 300),
-    "situation": (10, 10_000),
-    "solution": (10, 10_000),
-    "effect": (10, 10_000),
-}
-DECISION_KINDS = {RecognitionKind.RECOGNITION_DECISION, RecognitionKind.COMMENDATION_DECISION}
 # Runs of spaces other than newlines; a lone space (most of them) is left alone: replacing it by
 # itself would cost one substitution per word.
 _SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LINE_EDGES = re.compile(r" ?\n ?")  # spaces folded first: a line's ends hold one at most
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # newlines are text's own
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 .-]{8,15}$")
+# The contract's patterns, read on the value as sent (both take '' for none).
+_EMAIL = re.compile(EMAIL_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 def normalise_text(text: str) -> str:
@@ -57,14 +58,18 @@ class AcceptedDraft:
 
 
 def _check_text(draft: SubmissionDraft, errors: list[FieldError]) -> dict[str, str]:
+    """The contract's limits, on the text as sent: visible characters at least, characters at
+    most; the text stored is normalised."""
     cleaned = {}
     for name, (shortest, longest) in TEXT_LIMITS.items():
-        value = normalise_text(getattr(draft, name))
-        cleaned[name] = value
-        if len(value) < shortest:
+        value = getattr(draft, name)
+        cleaned[name] = normalise_text(value)
+        if visible_length(value) < shortest:
             errors.append(
                 FieldError(
-                    field=name, code="too_short", message=f"needs at least {shortest} characters"
+                    field=name,
+                    code="too_short",
+                    message=f"needs at least {shortest} visible characters",
                 )
             )
         elif len(value) > longest:
@@ -77,32 +82,31 @@ def _check_text(draft: SubmissionDraft, errors: list[FieldError]) -> dict[str, s
 
 
 def clean_field(value: str | None, field: str, errors: list[FieldError]) -> str | None:
-    """A one-line field (an id, a number, an address): NFC, format characters dropped, trimmed;
-    a control character in it (a NUL byte, say) is refused."""
+    """A one-line field (an id, a number, an address): a control character in it (a NUL byte,
+    say) is refused; stored in NFC, format characters dropped, trimmed."""
     if value is None:
         return None
-    cleaned = without_format(unicodedata.normalize("NFC", value)).strip()
-    if CONTROL.search(cleaned):
+    if CONTROL.search(value):
         errors.append(
             FieldError(field=field, code="control_characters", message="holds control characters")
         )
-    return cleaned or None
+    return without_format(unicodedata.normalize("NFC", value)).strip() or None
 
 
 def _check_author(draft: SubmissionDraft, errors: list[FieldError]) -> dict[str, str | None]:
     author = draft.author
     name = normalise_text(author.name)
-    if not name:
+    if visible_length(author.name) == 0:
         errors.append(FieldError(field="author.name", code="missing", message="is required"))
     email = clean_field(author.email, "author.email", errors)
     phone = clean_field(author.phone, "author.phone", errors)
-    if email is not None and not _EMAIL.match(email):
+    if author.email is not None and not _EMAIL.match(author.email):
         errors.append(
             FieldError(
                 field="author.email", code="invalid_email", message="is not an e-mail address"
             )
         )
-    if phone is not None and not _PHONE.match(phone):
+    if author.phone is not None and not _PHONE.match(author.phone):
         errors.append(
             FieldError(field="author.phone", code="invalid_phone", message="is not a phone number")
         )
@@ -167,7 +171,7 @@ def validate_draft(
         recognition.decision_number, "recognition.decision_number", errors
     )
     if recognition.kind in DECISION_KINDS:
-        if not decision_number:
+        if not visible_length(recognition.decision_number or ""):
             errors.append(
                 FieldError(
                     field="recognition.decision_number",

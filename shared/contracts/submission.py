@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from shared.contracts.envelope import Message
+from shared.text import INVISIBLE, NO_CONTROL_PATTERN, at_least_visible
 
 UnionCode = str
 
@@ -37,14 +46,75 @@ class InitiativeField(StrEnum):
     OTHER = "other"
 
 
+# What the submission service enforces of a draft besides its types, stated in its JSON Schema
+# (``pattern``, ``maxLength``, ``maximum``, ``if``/``then``) so that a portal's generated client
+# knows it. The service checks them itself (``services/submission/validation.py``), answering
+# every broken one with its own reason code. What no schema can say is in the descriptions: the
+# union must exist and take submissions, the local date must fall in a phase and not in the
+# future, a decision must not postdate the submission.
+TEXT_LIMITS = {  # (visible characters at least, characters as sent at most)
+    "title": (5, 300),
+    "situation": (10, 10_000),
+    "solution": (10, 10_000),
+    "effect": (10, 10_000),
+}
+MAX_BENEFIT_VND = 10**13
+DECISION_KINDS = (RecognitionKind.RECOGNITION_DECISION, RecognitionKind.COMMENDATION_DECISION)
+_ADDRESS_PART = f"[^@{INVISIBLE}]+"
+EMAIL_PATTERN = f"^(?:{_ADDRESS_PART}@{_ADDRESS_PART}\\.{_ADDRESS_PART})?$"
+PHONE_PATTERN = r"^(?:\+?[0-9 .-]{8,15})?$"
+LENGTH_NOTE = (
+    " At least {least} visible characters (white space, control and format characters are not "
+    "counted), at most {most} characters as sent; stored with spaces folded."
+)
+
+
+def _text(description: str, name: str) -> Any:
+    least, most = TEXT_LIMITS[name]
+    return Field(
+        description=description + LENGTH_NOTE.format(least=least, most=most),
+        json_schema_extra={"pattern": at_least_visible(least), "maxLength": most},
+    )
+
+
+def _whole_number(value: object) -> object:
+    """JSON Schema's ``integer`` takes 292.0 as 292: so does the contract (a string does not)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class Recognition(BaseModel):
     """The claimed recognition; a decision needs its number and date."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(
+        extra="ignore",
+        frozen=True,
+        json_schema_extra={
+            "if": {
+                "properties": {"kind": {"enum": [kind.value for kind in DECISION_KINDS]}},
+                "required": ["kind"],
+            },
+            "then": {
+                "required": ["decision_number", "decision_date"],
+                "properties": {
+                    "decision_number": {"type": "string", "pattern": at_least_visible(1)},
+                    "decision_date": {"type": "string", "format": "date"},
+                },
+            },
+        },
+    )
 
     kind: RecognitionKind
-    decision_number: str | None = Field(None, max_length=100)
-    decision_date: date | None = None
+    decision_number: str | None = Field(
+        None,
+        max_length=100,
+        description="Required for a decision. No control characters.",
+        json_schema_extra={"pattern": NO_CONTROL_PATTERN},
+    )
+    decision_date: date | None = Field(
+        None, description="Required for a decision; not after the submission's local date."
+    )
 
 
 class Author(BaseModel):
@@ -52,10 +122,29 @@ class Author(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    name: str = Field(max_length=200)
-    member_id: str | None = Field(None, max_length=50)
-    phone: str | None = Field(None, max_length=30)
-    email: str | None = Field(None, max_length=200)
+    name: str = Field(
+        max_length=200,
+        description="At least one visible character.",
+        json_schema_extra={"pattern": at_least_visible(1)},
+    )
+    member_id: str | None = Field(
+        None,
+        max_length=50,
+        description="No control characters.",
+        json_schema_extra={"pattern": NO_CONTROL_PATTERN},
+    )
+    phone: str | None = Field(
+        None,
+        max_length=30,
+        description="8 to 15 digits, spaces, dots or dashes, an optional leading +; '' for none.",
+        json_schema_extra={"pattern": PHONE_PATTERN},
+    )
+    email: str | None = Field(
+        None,
+        max_length=200,
+        description="An address without white space; '' for none.",
+        json_schema_extra={"pattern": EMAIL_PATTERN},
+    )
 
 
 class SubmissionDraft(BaseModel):
@@ -63,14 +152,25 @@ class SubmissionDraft(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    union_code: UnionCode = Field(max_length=100, description="The member's direct union.")
-    submitted_at: AwareDatetime = Field(description="When the member submitted, with offset.")
-    title: str
+    union_code: UnionCode = Field(
+        max_length=100,
+        description="The member's direct union: a code of the reference tree whose union takes "
+        "submissions (grassroots, district or sector).",
+    )
+    submitted_at: AwareDatetime = Field(
+        description="When the member submitted, with offset: its local date (Asia/Ho_Chi_Minh) "
+        "must fall in a phase of the program, and it may not lie in the future."
+    )
+    title: str = _text("The initiative's name.", "title")
     field: InitiativeField = Field(description="Domain of the initiative (lĩnh vực).")
-    situation: str = Field(description="Current situation (hiện trạng).")
-    solution: str = Field(description="The solution proposed (giải pháp).")
-    effect: str = Field(description="Effect obtained (hiệu quả).")
-    benefit_vnd: int = Field(strict=True, description="Estimated benefit over one year, whole VND.")
+    situation: str = _text("Current situation (hiện trạng).", "situation")
+    solution: str = _text("The solution proposed (giải pháp).", "solution")
+    effect: str = _text("Effect obtained (hiệu quả).", "effect")
+    benefit_vnd: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        strict=True,
+        description="Estimated benefit over one year, whole VND.",
+        json_schema_extra={"minimum": 0, "maximum": MAX_BENEFIT_VND},
+    )
     recognition: Recognition
     author: Author
 

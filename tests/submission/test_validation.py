@@ -94,6 +94,14 @@ def test_text_is_normalised_to_nfc_with_folded_spacing() -> None:
         ({"author": {"name": "A", "email": "not-an-email"}}, ("author.email", "invalid_email")),
         ({"author": {"name": "A", "phone": "call me"}}, ("author.phone", "invalid_phone")),
         ({"author": {"name": "   "}}, ("author.name", "missing")),
+        ({"author": {"name": "A", "email": "  "}}, ("author.email", "invalid_email")),
+        ({"author": {"name": "A", "email": " a@b.vn"}}, ("author.email", "invalid_email")),
+        ({"title": "a \u200bb c\u00a0d"}, ("title", "too_short")),  # four visible
+        ({"title": "x" * 301}, ("title", "too_long")),
+        (
+            {"recognition": {"kind": "recognition_decision", "decision_number": "\u200b"}},
+            ("recognition.decision_number", "missing"),
+        ),
     ],
 )
 def test_each_rule_names_its_field(overrides: dict[str, Any], reason: tuple[str, str]) -> None:
@@ -107,6 +115,12 @@ def test_phase_two_starts_at_local_midnight() -> None:
     assert isinstance(accepted, AcceptedDraft) and accepted.phase.code == "phase-2"
 
 
+def test_an_empty_contact_is_none_and_a_whole_number_as_float_is_whole() -> None:
+    accepted = check(author={"name": "A", "email": "", "phone": ""}, benefit_vnd=292.0)
+    assert isinstance(accepted, AcceptedDraft)
+    assert accepted.draft.author.email is None and accepted.draft.benefit_vnd == 292
+
+
 def test_other_direct_recognition_needs_no_decision() -> None:
     assert isinstance(check(recognition={"kind": "other_direct"}), AcceptedDraft)
 
@@ -117,7 +131,7 @@ def test_every_failing_rule_is_reported_at_once() -> None:
     assert {f for f, _ in result} == {"union_code", "benefit_vnd", "title"}
 
 
-@pytest.mark.parametrize("benefit", [1.5, "100", True])
+@pytest.mark.parametrize("benefit", [1.5, "100", True])  # 292.0 is whole: see above
 def test_benefit_must_be_a_whole_json_number(benefit: object) -> None:
     with pytest.raises(ValueError, match="benefit_vnd"):
         SubmissionDraft.model_validate(draft(benefit_vnd=benefit))
