@@ -42,6 +42,7 @@ from services.dedup.matching import Index, MatchingParameters, document_text
 from services.dedup.normalise import KEY_VERSION
 from services.dedup.screening import Screener
 from shared.db import make_engine, make_sessionmaker
+from shared.runtime import tune_garbage_collection
 
 PROGRAM = "mot-trieu-sang-kien"
 
@@ -113,6 +114,7 @@ def run_chosen(path: str, size: int, count: int, out: Any) -> None:
     rebuilt = asyncio.run(screener.rebuild(make_sessionmaker(engine)))
     rebuild = time.perf_counter() - started
     asyncio.run(engine.dispose())
+    tune_garbage_collection()  # as the service does once its index is rebuilt
     index = screener.index(PROGRAM)
     db = sqlite3.connect(path)
     queries = _queries(size, count)

@@ -2,11 +2,11 @@
 
 A document is the matching key of its title and content. Its features are syllable n-grams
 (shingles) of that key. Exact duplicates share the SHA-256 of the key. Near-duplicate candidates
-come from a rensa MinHash LSH index; the few whose signatures agree most with the query's are
-re-scored exactly, because the 128-permutation estimate errs by 0.1–0.15 on borderline pairs,
-while re-scoring every LSH candidate would make a query's cost grow with the corpus. The score
-is the larger of Jaccard and a discounted containment, so that a truncated or extended copy still
-scores high.
+come from MinHash LSH bands (rensa's signatures, our ``bands.BandIndex``); the few whose
+signatures agree most with the query's are re-scored exactly, because the 128-permutation
+estimate errs by 0.1–0.15 on borderline pairs, while re-scoring every LSH candidate would make a
+query's cost grow with the corpus. The score is the larger of Jaccard and a discounted
+containment, so that a truncated or extended copy still scores high.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import rensa
 
+from services.dedup.bands import BandIndex
 from services.dedup.normalise import KEY_VERSION, matching_key
 from shared.contracts.submission import Candidate, Verdict
 
@@ -150,13 +151,14 @@ def stored(signature: rensa.RMinHash) -> bytes:
 @dataclass(frozen=True)
 class Probe:
     """A document's features, computed once: its key, shingles (in order and as a set),
-    signature, the signature's fingerprints (low bytes and packed low bits) and the exact
-    hash."""
+    signature, its LSH band keys, the signature's fingerprints (low bytes and packed low bits)
+    and the exact hash."""
 
     key: str
     sequence: tuple[str, ...] = field(compare=False)
     shingles: frozenset[str]
     signature: rensa.RMinHash
+    bands: np.ndarray = field(compare=False)
     fingerprint: np.ndarray = field(compare=False)
     bits: np.ndarray = field(compare=False)
     digest: str
@@ -209,7 +211,7 @@ class Fingerprints:
         self._bits = np.empty((1024, width // 64), dtype=np.uint64)
 
     @staticmethod
-    def of(digests: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    def of(digests: list[list[int]] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The low bytes and the packed low bits of these signatures, a row each."""
         rows = np.asarray(digests, dtype=np.uint32).astype(np.uint8)
         return rows, np.packbits(rows & 1, axis=1).view(np.uint64)
@@ -272,25 +274,21 @@ def _count_equal(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Index:
-    """Every earlier document of a program: exact hashes and LSH buckets, in memory.
+    """Every earlier document of a program: exact hashes and LSH bands, in memory.
 
     Texts are not kept here: ``screen`` re-scores candidates with texts the caller looks up
     (the service from its database and a cache, tests from a dict).
     """
 
     params: MatchingParameters
-    _lsh: rensa.RMinHashLSH = field(init=False)
+    _bands: BandIndex = field(init=False)
     _ids: list[str] = field(default_factory=list)
     _exact: dict[bytes, str] = field(default_factory=dict)
     _fingerprints: Fingerprints = field(init=False)
     _most_differing_bits: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self._lsh = rensa.RMinHashLSH(
-            threshold=self.params.threshold,
-            num_perm=self.params.num_perm,
-            num_bands=self.params.num_bands,
-        )
+        self._bands = BandIndex(self.params.num_perm, self.params.num_bands)
         self._fingerprints = Fingerprints(self.params.num_perm)
         self._most_differing_bits = most_differing_bits(
             self.params.rescore_floor, self.params.num_perm
@@ -314,12 +312,14 @@ class Index:
     ) -> Probe:
         signature = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
         signature.update(grams)
-        fingerprint, bits = Fingerprints.of([signature.digest()])
-        return Probe(key, sequence, grams, signature, fingerprint, bits, digest)
+        values = np.asarray(signature.digest(), dtype=np.uint32)[None]
+        fingerprint, bits = Fingerprints.of(values)
+        bands = self._bands.keys(values)[0]
+        return Probe(key, sequence, grams, signature, bands, fingerprint, bits, digest)
 
     def add(self, document_id: str, probe: Probe) -> None:
         """Index one document."""
-        self._lsh.insert(len(self._ids), probe.signature)
+        self._bands.add(len(self._ids), probe.bands)
         self._fingerprints.append(probe.fingerprint, probe.bits)
         self._ids.append(document_id)
         self._exact.setdefault(_exact_key(probe.digest), document_id)
@@ -337,6 +337,7 @@ class Index:
                 self._add_batch(batch)
                 batch = []
         self._add_batch(batch)
+        self._bands.settle()
 
     def restore(self, state: bytes | None) -> rensa.RMinHash | None:
         """A signature from its stored state, or None when there is none or it is unreadable."""
@@ -366,10 +367,9 @@ class Index:
         missing = [i for i, signature in enumerate(signatures) if signature is None]
         for i, signature in zip(missing, self.sign([batch[i][1] for i in missing]), strict=True):
             signatures[i] = signature
-        ready = [s for s in signatures if s is not None]
-        start = len(self._ids)
-        self._lsh.insert_pairs([(start + i, s) for i, s in enumerate(ready)])
-        self._fingerprints.append(*Fingerprints.of([s.digest() for s in ready]))
+        values = np.asarray([s.digest() for s in signatures if s is not None], dtype=np.uint32)
+        self._bands.extend(len(self._ids), values)
+        self._fingerprints.append(*Fingerprints.of(values))
         for document_id, key, _ in batch:
             self._ids.append(document_id)
             self._exact.setdefault(_exact_key(exact_hash(key)), document_id)
@@ -388,10 +388,9 @@ class Index:
         on its low bits, then the few that may reach the floor (at most the best hundred or so)
         on their low bytes. The exclusions are applied only to the best.
         """
-        found = self._lsh.query(probe.signature)
-        if not found:
+        positions = self._bands.query(probe.bands)
+        if not positions.size:
             return []
-        positions = np.fromiter(found, dtype=np.int64, count=len(found))
         differing = self._fingerprints.differing_bits(positions, probe.bits[0])
         near = np.flatnonzero(differing <= self._most_differing_bits)
         keep = 10 * (self.params.rescore + len(excluded))
