@@ -13,6 +13,7 @@ given them as an ``enum``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -91,6 +92,7 @@ def complete(
     """Add the common answers to every operation of ``schema`` (in place), and the error shape
     to its components; give the parameters named in ``enums`` their values; document the
     operational routes' own answers."""
+    known = enums or {}
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components[ERRORS] = ERRORS_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
@@ -103,23 +105,26 @@ def complete(
             has_body = "requestBody" in operation
             parameters = operation.get("parameters", [])
             for parameter in parameters:
-                if parameter["name"] in (enums or {}):
-                    parameter["schema"]["enum"] = enums[parameter["name"]]  # type: ignore[index]
+                if parameter["name"] in known:
+                    parameter["schema"]["enum"] = known[parameter["name"]]
             answers.pop("422", None)  # FastAPI's, in a shape the services never answer
             for status, answer in answers.items():
                 # A route's own error statuses (403, 409…) answer in the one error shape too.
                 if status[0] in "45" and "content" not in answer:
                     answer["content"] = error_answer("")["content"]
-            answers.update(
-                common_answers(
-                    write=method in ("post", "put", "patch"),
-                    has_input=has_body or bool(parameters),
-                    has_body=has_body,
-                    names_resource=any(p["in"] == "path" for p in parameters),
-                    keyed="security" in operation,
-                    writes_need_key=writes_need_key,
-                )
+            common = common_answers(
+                write=method in ("post", "put", "patch"),
+                has_input=has_body or bool(parameters),
+                has_body=has_body,
+                names_resource=any(p["in"] == "path" for p in parameters),
+                keyed="security" in operation,
+                writes_need_key=writes_need_key,
             )
+            for status, answer in common.items():
+                # A route's own description stays, unless it is only the status's name.
+                own = answers.get(status, {}).get("description")
+                if own is None or own == HTTPStatus(int(status)).phrase:
+                    answers[status] = answer
     paths = schema.get("paths", {})
     if "/ready" in paths:
         paths["/ready"]["get"]["responses"]["503"] = {
