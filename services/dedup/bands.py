@@ -155,8 +155,3 @@ class BandIndex:
             self._sizes += np.bincount(prefixes.view(np.int64), minlength=1 << bits)
         self._starts = np.zeros(len(self._sizes) + 1, dtype=np.int64)
         np.cumsum(self._sizes, out=self._starts[1:])
-
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the sorted entries (the dictionary of recent ones aside)."""
-        return int(self._sorted.nbytes)
