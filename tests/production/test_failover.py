@@ -194,7 +194,7 @@ class Faults:
         index = next(i for i, n in enumerate(self.cluster.nodes) if n.name == busiest)
         started = time.monotonic()
         await asyncio.to_thread(self.cluster.stop_node, index)
-        queues = 2 * len(ALL_QUEUES)
+        queues = leaders.total()  # every queue the definitions declare, with its dead letters
 
         def elsewhere() -> Counter[str]:
             return self.cluster.leaders(self.live_node())
