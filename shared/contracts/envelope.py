@@ -20,6 +20,11 @@ def derived_message_id(*cause: str) -> str:
     return str(uuid.uuid5(MESSAGE_ID_NAMESPACE, "|".join(cause)))
 
 
+def body_digest(body: bytes) -> str:
+    """SHA-256 of a message body as delivered, in hexadecimal."""
+    return hashlib.sha256(body).hexdigest()
+
+
 def utc_now() -> datetime:
     """The current time, timezone-aware."""
     return datetime.now(UTC)
@@ -50,7 +55,7 @@ class Message(BaseModel):
 
     # How the broker delivered it (set by the consumer, not part of the body).
     _publisher: str | None = PrivateAttr(default=None)
-    _digest: str = PrivateAttr(default="")
+    _body: bytes = PrivateAttr(default=b"")
 
     @classmethod
     def routing_key(cls) -> str:
@@ -64,9 +69,10 @@ class Message(BaseModel):
 
     def delivered(self, publisher: str | None, body: bytes) -> Self:
         """This message as the broker delivered it: who published it (the AMQP ``user_id``,
-        which RabbitMQ checks) and a digest of the body as sent."""
+        which RabbitMQ checks) and the body as sent (hashed only if ``digest`` is asked: every
+        consumer delivers, only intake needs it)."""
         self._publisher = publisher
-        self._digest = hashlib.sha256(body).hexdigest()
+        self._body = body
         return self
 
     @property
@@ -76,8 +82,8 @@ class Message(BaseModel):
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the body as delivered ("" when not received from the broker)."""
-        return self._digest
+        """``body_digest`` of the body as delivered (of b"" when not received from the broker)."""
+        return body_digest(self._body)
 
     @classmethod
     def schema_header(cls) -> dict[str, str]:

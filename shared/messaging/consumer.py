@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,7 @@ from aio_pika.abc import (
 from faststream.rabbit import RabbitBroker
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from shared.contracts.envelope import Message
+from shared.contracts.envelope import Message, body_digest
 from shared.contracts.registry import CATALOG, ContractError
 from shared.lease import LeaseLost
 from shared.messaging.deadletters import dead_letter
@@ -331,7 +330,7 @@ class Consumer(Generic[M]):
             delivery.correlation_id or delivery.message_id,
             parsed.error,
             publisher=delivery.user_id,
-            digest=hashlib.sha256(delivery.body).hexdigest(),
+            digest=body_digest(delivery.body),
         )
 
     async def _settle(
