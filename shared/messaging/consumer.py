@@ -404,16 +404,26 @@ class Consumer(Generic[M]):
         )
 
 
+def _open_channel(delivery: AbstractIncomingMessage) -> aiormq.abc.AbstractChannel | None:
+    """The channel ``delivery`` came on, or None once it has closed (the broker then hands the
+    delivery back: it can no longer be acked)."""
+    try:
+        return delivery.channel
+    except aiormq.exceptions.ChannelInvalidStateError:
+        return None
+
+
 async def _ack_all(batch: list[AbstractIncomingMessage]) -> None:
     """Ack the batch with one multiple ack per channel it came on.
 
-    After a reconnection the batch may hold deliveries of the old, closed channel: their ack fails
-    and they come back from the broker; the inbox skips them then.
+    A connection lost mid-batch, or a reconnection, leaves deliveries of a closed channel in
+    the batch: they cannot be acked and come back from the broker; the inbox skips them then.
     """
     last_on_channel: dict[int, AbstractIncomingMessage] = {}
     for delivery in batch:
-        if not delivery.processed:
-            last_on_channel[id(delivery.channel)] = delivery
+        channel = _open_channel(delivery)
+        if channel is not None and not delivery.processed:
+            last_on_channel[id(channel)] = delivery
     for delivery in last_on_channel.values():
         try:
             await delivery.ack(multiple=True)

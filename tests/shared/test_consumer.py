@@ -1,6 +1,7 @@
 """The one consumer against the real broker: a batch of one and a batch of many give the same
 outcome for good, refused, poison and failing messages and a database outage; order holds; a
-consumer that cannot dead-letter stops, says so, and loses nothing."""
+consumer that cannot dead-letter stops, says so, and loses nothing; one whose connection is lost
+mid-batch goes on."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from shared.messaging.consumer import Consumer, PoisonEvents
 from shared.messaging.topology import DEDUP_RECEIVED, declare_topology
 from shared.polling import poll
 from shared.runtime import make_broker
+from tests.support.broker import PrivateRabbit
 from tests.support.events import received
 from tests.support.publish import publish_raw, take_messages
 
@@ -27,10 +29,13 @@ DLQ = DEDUP_RECEIVED.dead_letter_name
 
 class Database:
     """A commit that fails while the database is down, refuses poison, fails on one event for
-    another reason, and records what it committed (each id once, as an inbox would)."""
+    another reason, waits while held, and records what it committed (each id once, as an inbox
+    would)."""
 
     def __init__(self, *, down: bool = False) -> None:
         self.down = down
+        self.held = asyncio.Event()
+        self.held.set()
         self.attempts = 0
         self.poison: set[str] = set()
         self.broken: set[str] = set()
@@ -38,6 +43,7 @@ class Database:
 
     async def commit(self, events: Sequence[ReceivedV1]) -> int:
         self.attempts += 1
+        await self.held.wait()
         if self.down:
             raise OSError("connection refused")
         poison = {e.message_id: "no such union" for e in events if e.message_id in self.poison}
@@ -202,6 +208,35 @@ async def test_a_consumer_that_cannot_dead_letter_stops_and_says_so_then_nothing
         assert letter.message_id == "not-json-2"
         await poll(lambda: len(database.committed), lambda n: n == 4, 30, "the rest committed")
         assert database.committed == [event.message_id for event in [*before, *after]]
+    finally:
+        await stopped(consumer, connection)
+
+
+async def test_a_consumer_whose_connection_is_closed_mid_batch_goes_on_and_loses_nothing(
+    broker_url: str, rabbit: PrivateRabbit
+) -> None:
+    """A broker node stopping closes every connection on it while a batch is being committed
+    (and the next one, holding a message to dead-letter, waits): the batch can no longer be
+    acked, and the consumer, still running, takes it again once its connection is back."""
+    await declare_topology(broker_url)
+    first, second = events(3), events(3, seed=9)
+    await publish(broker_url, first)
+    await publish_not_json(broker_url, "not-json-3")
+    await publish(broker_url, second)
+    database, failures = Database(), Failures()
+    database.held.clear()
+    consumer, connection = await started(broker_url, database, max_batch=3, failures=failures)
+    try:
+        await poll(lambda: database.attempts, lambda n: n >= 1, 30, "the first batch")
+        vhost = broker_url.rsplit("/", 1)[1]
+        await asyncio.to_thread(rabbit.ctl, "close_all_connections", "-p", vhost, "node stopping")
+        database.held.set()
+        await poll(lambda: len(database.committed), lambda n: n == 6, 60, "all committed")
+        assert database.committed == [event.message_id for event in [*first, *second]]
+        [letter] = await take_messages(broker_url, DLQ, 1, timeout=60)
+        assert letter.message_id == "not-json-3"
+        await poll(consumer.problem, lambda problem: problem is None, 60, "consuming again")
+        assert failures.seen == []
     finally:
         await stopped(consumer, connection)
 
