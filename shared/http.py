@@ -330,7 +330,10 @@ def operational_router(runtime: Runtime) -> APIRouter:
     @router.get("/ready")
     async def ready() -> JSONResponse:
         ready, checks = await readiness()
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        details = {name: detail() for name, detail in runtime.details.items()}
+        return JSONResponse(
+            {"ready": ready, "checks": checks, **details}, status_code=200 if ready else 503
+        )
 
     @router.get("/metrics")
     async def metrics() -> Response:

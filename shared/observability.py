@@ -116,6 +116,10 @@ OUTBOX_LAG = Gauge(
     "sangkien_outbox_lag_seconds",
     "Age of the oldest event in the relay's last round: how far publishing trails the commits.",
 )
+REFERENCE_VERSION = Gauge(
+    "sangkien_reference_version",
+    "Version of the reference data this process serves: 0 is the files, each change adds one.",
+)
 READINESS = Gauge(
     "sangkien_ready", "1 while the process is ready (what /ready answers 200 for), else 0."
 )

@@ -134,6 +134,8 @@ class Runtime:
         self._failure_listeners: list[Callable[[str], None]] = []
         self._consuming: AbstractRobustConnection | None = None
         self._probe: AbstractConnection | None = None
+        # What /ready shows besides its checks (the reference data's version, say).
+        self.details: dict[str, Callable[[], object]] = {}
         self._connecting: asyncio.Task[None] | None = None
 
     def consume(

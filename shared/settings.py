@@ -43,6 +43,11 @@ class CommonSettings(BaseSettings):
         REPO_ROOT / "reference",
         description="Folder holding the union tree, program calendar and targets files.",
     )
+    reference_follow_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often a replica looks for reference changes another replica stored.",
+    )
     http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(8000, description="Port the HTTP API listens on.")
     consumer_batch: int = Field(

@@ -89,9 +89,11 @@ class RunningSubmission:
         contacts: bool = False,
         review: bool = False,
         broker_user: str | None = None,
+        manage_reference: bool = False,
     ) -> dict[str, str]:
         """Headers carrying a fresh API key scoped to ``scopes`` (``broker_user``: a portal's
-        commands from that broker user are filed as this client)."""
+        commands from that broker user are filed as this client; ``manage_reference``: a
+        union office's key, which may change the unions and targets below it)."""
         async with self.ctx.runtime.sessions() as session, session.begin():
             key = await create_client(
                 session,
@@ -101,6 +103,7 @@ class RunningSubmission:
                 can_see_contacts=contacts,
                 can_review=review,
                 broker_user=broker_user,
+                can_manage_reference=manage_reference,
             )
         return {"X-API-Key": key}
 

@@ -12,6 +12,7 @@ from services.aggregation.context import AggregationContext
 from services.aggregation.reference_copy import copy_reference
 from services.aggregation.settings import AggregationSettings
 from shared import http
+from shared.reference.catalog import ReferenceData
 from shared.reference.targets import PROGRAM_SCOPE
 from shared.reference.unions import LEVELS
 
@@ -21,16 +22,24 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
     ctx = AggregationContext.build(settings or AggregationSettings())
     consumers.register(ctx)
 
+    async def copied(reference: ReferenceData) -> None:
+        await copy_reference(ctx.runtime.sessions, reference)
+
+    ctx.live.when_changed(copied)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async def prepare() -> None:
             # Once the database is migrated, before anything is consumed or asked.
+            await ctx.live.refresh()
             await copy_reference(ctx.runtime.sessions, ctx.reference)
             await ctx.ledger.start()
 
         await ctx.runtime.start(prepare=prepare)
         ctx.revisions.start()
+        ctx.live.start()
         yield
+        await ctx.live.stop()
         await ctx.revisions.stop()
         await ctx.runtime.stop()
         await ctx.ledger.stop()

@@ -1,22 +1,33 @@
 """AMQP side of the aggregation service: verdicts and reviews, received and vetted here, applied
-in micro-batches by the ledger process."""
+in micro-batches by the ledger process; reference changes, kept and followed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.aggregation.context import AggregationContext
+from services.aggregation.ledger import mark_due
+from shared.contracts.reference import ReferenceChangedV1, TargetsSet
 from shared.contracts.submission import ReviewedV1, ScreenedV1
-from shared.messaging.topology import AGGREGATION_REVIEWED, AGGREGATION_SCREENED
+from shared.messaging.topology import (
+    AGGREGATION_REFERENCE,
+    AGGREGATION_REVIEWED,
+    AGGREGATION_SCREENED,
+)
+from shared.reference.live import record_change
 
 
 def register(ctx: AggregationContext) -> None:
-    """Consume both queues in micro-batches sharing one apply lock."""
-    reference = ctx.reference
+    """Consume verdicts and reviews in micro-batches sharing one apply lock, and reference
+    changes."""
 
     def vet(event: ScreenedV1 | ReviewedV1) -> str | None:
         """Why an event can never be counted here, or None (its facts must match the
-        reference data this service loaded: same program, known union and path, right phase)."""
+        reference data this service holds: same program, known union and path, right phase)."""
+        reference = ctx.reference
         if event.program != reference.program.code:
             return f"unknown program {event.program!r}"
         if event.union_code not in reference.tree:
@@ -44,3 +55,13 @@ def register(ctx: AggregationContext) -> None:
     )
     consume(AGGREGATION_SCREENED, ScreenedV1)
     consume(AGGREGATION_REVIEWED, ReviewedV1)
+
+    async def on_reference(session: AsyncSession, events: Sequence[ReferenceChangedV1]) -> None:
+        """Keep each change once; a union's changed targets make its snapshots due, so that
+        its percent, ``reached_on`` and milestones are judged again against them."""
+        for event in events:
+            if await record_change(session, event) and isinstance(event.change, TargetsSet):
+                union = event.change.union_code
+                await mark_due(session, {(union, value.scope) for value in event.change.targets})
+
+    ctx.runtime.consume(AGGREGATION_REFERENCE, ReferenceChangedV1, apply=on_reference)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.aggregation.live import RevisionWatch
@@ -12,6 +11,7 @@ from services.aggregation.settings import AggregationSettings
 from services.aggregation.snapshots import SnapshotPublisher
 from services.aggregation.worker import LedgerWorker
 from shared.reference.catalog import ReferenceData, load_reference
+from shared.reference.live import LiveReference
 from shared.reference.unions import Union
 from shared.runtime import Runtime
 
@@ -29,25 +29,31 @@ class AggregationContext:
     """
 
     settings: AggregationSettings
-    reference: ReferenceData
+    live: LiveReference
     runtime: Runtime
     snapshots: SnapshotPublisher
     apply_lock: asyncio.Lock
     ledger: LedgerWorker
     revisions: RevisionWatch
+    _clusters: tuple[int, dict[str, list[Union]]] = field(default=(-1, {}), init=False)
 
     @classmethod
     def build(cls, settings: AggregationSettings) -> AggregationContext:
         """Load the reference data and wire the runtime and the publisher."""
-        reference = load_reference(settings.reference_dir)
         # One writer across replicas: the ledger and the publisher run in the lease holder.
         runtime = Runtime(SERVICE, settings, MIGRATIONS, leased=True)
         assert runtime.lease is not None
+        live = LiveReference(
+            load_reference(settings.reference_dir),
+            runtime.sessions,
+            settings.reference_follow_seconds,
+        )
+        runtime.details["reference_version"] = lambda: live.current.version
         lock = asyncio.Lock()
         snapshots = SnapshotPublisher(
             sessions=runtime.sessions,
             fence=runtime.lease.fence,
-            reference=reference,
+            reference=live,
             lock=lock,
             interval=settings.aggregation_snapshot_seconds,
             limit=settings.aggregation_snapshot_limit,
@@ -57,16 +63,21 @@ class AggregationContext:
         ledger = LedgerWorker(settings, SERVICE, runtime.lease.holder)
         # Every replica serves the board, the standby too.
         revisions = RevisionWatch(runtime.sessions, settings.aggregation_board_seconds)
-        return cls(settings, reference, runtime, snapshots, lock, ledger, revisions)
+        return cls(settings, live, runtime, snapshots, lock, ledger, revisions)
+
+    @property
+    def reference(self) -> ReferenceData:
+        """The reference data at the newest version this process has applied."""
+        return self.live.current
 
     def members_of_cluster(self, cluster: str) -> list[Union]:
         """Every union of the emulation cluster ``cluster``."""
-        return self._clusters.get(cluster, [])
-
-    @cached_property
-    def _clusters(self) -> dict[str, list[Union]]:
-        by_cluster: dict[str, list[Union]] = {}
-        for union in self.reference.tree:
-            if union.cluster:
-                by_cluster.setdefault(union.cluster, []).append(union)
-        return by_cluster
+        reference = self.reference
+        version, by_cluster = self._clusters
+        if version != reference.version:
+            by_cluster = {}
+            for union in reference.tree:
+                if union.cluster:
+                    by_cluster.setdefault(union.cluster, []).append(union)
+            self._clusters = (reference.version, by_cluster)
+        return by_cluster.get(cluster, [])

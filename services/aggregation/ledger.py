@@ -81,13 +81,18 @@ async def apply_batch(
         for union, scope, reach in changes.tallies
         if reach is Reach.SUBTREE and tracked(union, scope)
     }
+    await mark_due(session, due)
+    return applied
+
+
+async def mark_due(session: AsyncSession, due: set[tuple[str, str]]) -> None:
+    """Mark these (union, scope) pairs' snapshots due (``snapshots``)."""
     if due:
         await execute_many(
             session,
-            upsert(dialect, dirty, add=("marks",)),
+            upsert(session.get_bind().dialect.name, dirty, add=("marks",)),
             [{"union_code": union, "scope": scope, "marks": 1} for union, scope in due],
         )
-    return applied
 
 
 async def _load_states(

@@ -47,6 +47,7 @@ from shared.contracts.progress import Crossing, ProgressUpdatedV1
 from shared.messaging.inbox import Fence
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
+from shared.reference.live import LiveReference
 from shared.reference.unions import Union
 
 log = structlog.get_logger(__name__)
@@ -109,7 +110,7 @@ class SnapshotPublisher:
         *,
         sessions: async_sessionmaker[AsyncSession],
         fence: Fence,
-        reference: ReferenceData,
+        reference: LiveReference,
         lock: asyncio.Lock,
         interval: float,
         limit: int,
@@ -148,7 +149,9 @@ class SnapshotPublisher:
         The counters of all due unions are read in one query; the daily series only for those
         whose count has passed a milestone threshold (their ``crossings`` are dated from it).
         """
-        reference = self._reference
+        # At least the version of every change that marked a snapshot due.
+        await self._reference.refresh()
+        reference = self._reference.current
         async with self._lock, self._sessions() as session, session.begin():
             await self._fence(session)
             query = sa.select(dirty.c.union_code, dirty.c.scope, dirty.c.marks).limit(self._limit)

@@ -41,6 +41,7 @@ from shared.lease import fence
 from shared.messaging.consumer import WAIT_AND_RETRY
 from shared.observability import configure_logging
 from shared.reference.catalog import load_reference
+from shared.reference.live import current_reference
 from shared.runtime import tune_garbage_collection
 
 log = structlog.get_logger(__name__)
@@ -176,6 +177,11 @@ async def _serve(
                 events = [SubmissionEvent._make(fields) for fields in batch]
                 async with sessions() as session, session.begin():
                     await fence(session, service, holder, settings.lease_seconds)
+                    # A union added or given a target since the last batch: one look a batch.
+                    latest = await current_reference(reference, session)
+                    if latest.version != reference.version:
+                        reference = latest
+                        tracked = tracking(reference, settings.aggregation_snapshot_all_unions)
                     fresh = await apply_batch(session, events, tree=reference.tree, tracked=tracked)
             except WAIT_AND_RETRY as unreachable:
                 pipe.send(("unreachable", str(unreachable)[:500]))

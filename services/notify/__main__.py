@@ -16,6 +16,7 @@ from shared import http
 from shared.cli import add_migrate_command
 from shared.keys_cli import ExpiresInDays, expiry, key_commands, run_on_keys
 from shared.reference.catalog import load_reference
+from shared.reference.live import current_reference
 
 cli = typer.Typer(
     help="Notify service of the sáng kiến pipeline.",
@@ -56,11 +57,12 @@ def create_key(
     settings = NotifySettings()
 
     async def create(session: AsyncSession) -> str:
+        reference = await current_reference(load_reference(settings.reference_dir), session)
         return await keyring().create(
             session,
             name=name,
             scopes=scope,
-            tree=load_reference(settings.reference_dir).tree,
+            tree=reference.tree,
             expires_at=expiry(expires_in_days),
         )
 

@@ -18,10 +18,15 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     ctx = NotifyContext.build(settings or NotifySettings())
     consumers.register(ctx)
 
+    async def prepare() -> None:
+        await ctx.live.refresh()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await ctx.runtime.start()
+        await ctx.runtime.start(prepare=prepare)
+        ctx.live.start()
         yield
+        await ctx.live.stop()
         await ctx.runtime.stop()
 
     app = FastAPI(

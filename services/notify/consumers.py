@@ -1,4 +1,5 @@
-"""AMQP side of the notify service: progress snapshots in, milestones recorded once."""
+"""AMQP side of the notify service: progress snapshots in, milestones recorded once; reference
+changes kept and followed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notify.context import NotifyContext
 from services.notify.milestones import record
 from shared.contracts.progress import ProgressUpdatedV1
-from shared.messaging.topology import NOTIFY_PROGRESS
+from shared.contracts.reference import ReferenceChangedV1
+from shared.messaging.topology import NOTIFY_PROGRESS, NOTIFY_REFERENCE
+from shared.reference.live import record_change
 
 
 def register(ctx: NotifyContext) -> None:
@@ -32,3 +35,9 @@ def register(ctx: NotifyContext) -> None:
         linger=ctx.settings.notify_linger_seconds,
         leased=True,
     )
+
+    async def on_reference(session: AsyncSession, events: Sequence[ReferenceChangedV1]) -> None:
+        for event in events:
+            await record_change(session, event)
+
+    ctx.runtime.consume(NOTIFY_REFERENCE, ReferenceChangedV1, apply=on_reference)

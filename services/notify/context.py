@@ -12,6 +12,7 @@ from services.notify.dispatch import Dispatcher
 from services.notify.settings import NotifySettings
 from shared.keys import Keyring
 from shared.reference.catalog import ReferenceData, load_reference
+from shared.reference.live import LiveReference
 from shared.runtime import Runtime
 
 SERVICE = "notify"
@@ -23,7 +24,7 @@ class NotifyContext:
     """Settings, reference data (with the milestone rules), runtime and dispatcher."""
 
     settings: NotifySettings
-    reference: ReferenceData
+    live: LiveReference
     runtime: Runtime
     dispatcher: Dispatcher
     keys: Keyring[Client] = field(default_factory=keyring)
@@ -31,15 +32,20 @@ class NotifyContext:
     @classmethod
     def build(cls, settings: NotifySettings) -> NotifyContext:
         """Load the reference data; wire the runtime and the dispatcher."""
-        reference = load_reference(settings.reference_dir)
         # One writer across replicas: milestones are recorded and notices sent by the holder.
         runtime = Runtime(SERVICE, settings, MIGRATIONS, leased=True)
         assert runtime.lease is not None
+        live = LiveReference(
+            load_reference(settings.reference_dir),
+            runtime.sessions,
+            settings.reference_follow_seconds,
+        )
+        runtime.details["reference_version"] = lambda: live.current.version
         dispatcher = Dispatcher(
             sessions=runtime.sessions,
             fence=runtime.lease.fence,
             settings=settings,
-            reference=reference,
+            reference=live,
             wake_relay=runtime.relay.wake,
         )
         runtime.while_active(dispatcher.start, dispatcher.stop)
@@ -48,4 +54,9 @@ class NotifyContext:
             timedelta(days=settings.notify_log_retention_days),
             notice_store.purge_finished,
         )
-        return cls(settings, reference, runtime, dispatcher)
+        return cls(settings, live, runtime, dispatcher)
+
+    @property
+    def reference(self) -> ReferenceData:
+        """The reference data at the newest version this process has applied."""
+        return self.live.current

@@ -36,7 +36,7 @@ from shared.background import Loop
 from shared.contracts.envelope import utc_now
 from shared.contracts.notification import Channel
 from shared.messaging.inbox import Fence
-from shared.reference.catalog import ReferenceData
+from shared.reference.live import LiveReference
 
 log = structlog.get_logger(__name__)
 NOTICES = Counter(
@@ -55,7 +55,7 @@ class Dispatcher:
         sessions: async_sessionmaker[AsyncSession],
         fence: Fence,
         settings: NotifySettings,
-        reference: ReferenceData,
+        reference: LiveReference,
         wake_relay: Callable[[], None],
         tick: float = 0.25,
     ) -> None:
@@ -142,7 +142,7 @@ class Dispatcher:
                 )
             ).one()
             reached = await notice_store.milestones_of(
-                session, list(notice.milestone_ids), self._reference
+                session, list(notice.milestone_ids), self._reference.current
             )
         if subscription.deleted_at is not None or not reached:
             async with self._sessions() as session, session.begin():

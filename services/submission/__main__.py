@@ -16,6 +16,7 @@ from shared import http
 from shared.cli import add_migrate_command
 from shared.keys_cli import ExpiresInDays, expiry, key_commands, run_on_keys
 from shared.reference.catalog import load_reference
+from shared.reference.live import current_reference
 
 cli = typer.Typer(
     help="Submission service of the sáng kiến pipeline.",
@@ -66,20 +67,28 @@ def create_key(
             "unions (a revoked or expired key's user passes to the new key)."
         ),
     ] = None,
+    manage_reference: Annotated[
+        bool,
+        typer.Option(
+            help="May the key change the unions and targets in its subtrees (a union office's)?"
+        ),
+    ] = False,
 ) -> None:
     """Create a portal API key and print it (it is shown only once)."""
     settings = SubmissionSettings()
 
     async def create(session: AsyncSession) -> str:
+        reference = await current_reference(load_reference(settings.reference_dir), session)
         return await create_client(
             session,
             name=name,
             scopes=scope,
-            tree=load_reference(settings.reference_dir).tree,
+            tree=reference.tree,
             can_see_contacts=contacts,
             can_review=review,
             expires_at=expiry(expires_in_days),
             broker_user=broker_user,
+            can_manage_reference=manage_reference,
         )
 
     typer.echo(run_on_keys(settings.database_url_for(SERVICE), MIGRATIONS, create))

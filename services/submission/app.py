@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.submission import api, consumers, review_api
+from services.submission import api, consumers, reference_api, review_api
 from services.submission.context import SubmissionContext
 from services.submission.settings import SubmissionSettings
 from shared import http
@@ -20,8 +20,10 @@ def create_app(settings: SubmissionSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await ctx.runtime.start(ctx.fill_union_paths)
+        await ctx.runtime.start(ctx.prepare)
+        ctx.live.start()
         yield
+        await ctx.live.stop()
         await ctx.runtime.stop()
 
     app = FastAPI(
@@ -34,4 +36,5 @@ def create_app(settings: SubmissionSettings | None = None) -> FastAPI:
     http.install(app, ctx.runtime, max_body_bytes=ctx.settings.max_body_bytes, keyring=ctx.keys)
     app.include_router(api.router)
     app.include_router(review_api.router)
+    app.include_router(reference_api.router)
     return app

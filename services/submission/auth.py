@@ -1,7 +1,8 @@
 """API keys of portal clients: created by a command, stored hashed, scoped to union subtrees.
 
 A key files submissions in its subtrees; a reviewer's key (``can_review``: a grassroots support
-team or a superior union) also records review decisions there.
+team or a superior union) also records review decisions there; a union office's key
+(``can_manage_reference``) changes the unions and targets below it (``reference_api``).
 
 A key reads ``skp_<key id>_<secret>`` (format and checks: ``shared.keys``). A portal's client
 may also name its broker user: its AMQP commands are then filed as this client, in its scope.
@@ -35,6 +36,7 @@ class ApiClient:
     can_see_contacts: bool
     can_review: bool = False
     broker_user: str | None = None
+    can_manage_reference: bool = False
 
     def covers(self, tree: UnionTree, union_code: str) -> bool:
         """Whether ``union_code`` lies in one of the client's subtrees."""
@@ -54,6 +56,7 @@ def _client_of(row: sa.Row) -> ApiClient:
         row.can_see_contacts,
         row.can_review,
         row.broker_user,
+        row.can_manage_reference,
     )
 
 
@@ -72,6 +75,7 @@ async def create_client(
     can_review: bool = False,
     expires_at: datetime | None = None,
     broker_user: str | None = None,
+    can_manage_reference: bool = False,
 ) -> str:
     """Store a new client and return its key (shown once, never stored in clear); with
     ``broker_user``, that broker user's commands are filed as this client. ValueError for a
@@ -87,6 +91,7 @@ async def create_client(
         can_see_contacts=can_see_contacts,
         can_review=can_review,
         broker_user=broker_user,
+        can_manage_reference=can_manage_reference,
     )
 
 

@@ -13,6 +13,7 @@ from services.submission.store import fill_union_paths
 from services.submission.validation import Limits
 from shared.keys import Keyring
 from shared.reference.catalog import ReferenceData, load_reference
+from shared.reference.live import LiveReference
 from shared.runtime import Runtime
 
 SERVICE = "submission"
@@ -24,26 +25,40 @@ class SubmissionContext:
     """Everything the routes and handlers of this service use, built once per process."""
 
     settings: SubmissionSettings
-    reference: ReferenceData
     runtime: Runtime
-    policy: IntakePolicy
+    live: LiveReference
+    limits: Limits
     keys: Keyring[ApiClient] = field(default_factory=keyring)
 
     @classmethod
     def build(cls, settings: SubmissionSettings) -> SubmissionContext:
         """Load the reference data and wire the runtime."""
-        reference = load_reference(settings.reference_dir)
-        policy = IntakePolicy(
-            reference=reference,
-            limits=Limits(
-                max_benefit_vnd=settings.max_benefit_vnd,
-                future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
-            ),
-            author_key_secret=settings.author_key_secret.encode(),
+        runtime = Runtime(SERVICE, settings, MIGRATIONS)
+        live = LiveReference(
+            load_reference(settings.reference_dir),
+            runtime.sessions,
+            settings.reference_follow_seconds,
         )
-        return cls(settings, reference, Runtime(SERVICE, settings, MIGRATIONS), policy)
+        runtime.details["reference_version"] = lambda: live.current.version
+        limits = Limits(
+            max_benefit_vnd=settings.max_benefit_vnd,
+            future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),
+        )
+        return cls(settings, runtime, live, limits)
 
-    async def fill_union_paths(self) -> None:
-        """Give submissions filed before union paths were stored theirs (subtree queries)."""
+    @property
+    def reference(self) -> ReferenceData:
+        """The reference data at the newest version this process has applied."""
+        return self.live.current
+
+    @property
+    def policy(self) -> IntakePolicy:
+        """What filing needs, with the current reference data."""
+        return IntakePolicy(self.reference, self.limits, self.settings.author_key_secret.encode())
+
+    async def prepare(self) -> None:
+        """Catch up with the reference changes the database holds; give submissions filed
+        before union paths were stored theirs (subtree queries)."""
+        await self.live.refresh()
         async with self.runtime.sessions() as session, session.begin():
             await fill_union_paths(session, self.reference.tree)

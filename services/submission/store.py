@@ -84,6 +84,8 @@ api_clients = sa.Table(
     sa.Column("scopes", sa.JSON, nullable=False),
     sa.Column("can_see_contacts", sa.Boolean, nullable=False),
     sa.Column("can_review", sa.Boolean, nullable=False, server_default=sa.false()),
+    # May change reference data (unions, targets) in its subtrees: docs/reference.md.
+    sa.Column("can_manage_reference", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime),
     sa.Column("revoked_at", UtcDateTime),

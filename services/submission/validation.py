@@ -132,6 +132,15 @@ def validate_draft(
                 message=f"no union has code {draft.union_code!r}",
             )
         )
+    elif union.closed:
+        errors.append(
+            FieldError(
+                field="union_code",
+                code="union_closed",
+                message=f"union {union.code!r} ({union.name}) is closed: file with the union "
+                "its members moved to",
+            )
+        )
     elif not union.accepts_submissions:
         errors.append(
             FieldError(

@@ -17,6 +17,7 @@ from shared.contracts.envelope import Message
 from shared.contracts.milestone import MilestoneReachedV1, MilestoneRevisedV1
 from shared.contracts.notification import NotificationDeliveredV1, NotificationFailedV1
 from shared.contracts.progress import ProgressUpdatedV1
+from shared.contracts.reference import ReferenceChangedV1
 from shared.contracts.submission import (
     FieldError,
     ReceivedV1,
@@ -126,5 +127,6 @@ CATALOG = Registry(
         MilestoneRevisedV1,
         NotificationDeliveredV1,
         NotificationFailedV1,
+        ReferenceChangedV1,
     ]
 )

@@ -105,6 +105,10 @@ NOTIFY_PROGRESS = QueueSpec(
     routing_keys=("progress.updated.v1",),
     extra={"x-single-active-consumer": True},
 )
+# Reference changes: each service keeps every version once, and every replica follows what its
+# database holds (``shared.reference.live``): competing consumers are enough.
+AGGREGATION_REFERENCE = _consumer("aggregation", "reference.changed.v1")
+NOTIFY_REFERENCE = _consumer("notify", "reference.changed.v1")
 # Feeds read outside the system: the operators' record of refused commands (whichever portal
 # sent them), and of milestones and notices. They expire so that an absent reader cannot fill
 # the disk.
@@ -154,6 +158,7 @@ OWNERS: dict[str, str] = {
     "milestone.revised.v1": "notify",
     "notification.delivered.v1": "notify",
     "notification.failed.v1": "notify",
+    "reference.changed.v1": "submission",
 }
 
 ALL_QUEUES: tuple[QueueSpec, ...] = (
@@ -164,6 +169,8 @@ ALL_QUEUES: tuple[QueueSpec, ...] = (
     AGGREGATION_SCREENED,
     AGGREGATION_REVIEWED,
     NOTIFY_PROGRESS,
+    AGGREGATION_REFERENCE,
+    NOTIFY_REFERENCE,
     AUDIT_REJECTIONS,
     AUDIT_NOTICES,
 )

@@ -19,14 +19,18 @@ from pathlib import Path
 
 import typer
 
-from shared.reference.catalog import TARGET_FILES, UNION_FILES
-from shared.reference.unions import COLUMNS, Union, read_union_rows
+from shared.reference.calendar import Program, load_program
+from shared.reference.catalog import PROGRAM_FILE, TARGET_FILES, UNION_FILES
+from shared.reference.targets import PROGRAM_SCOPE, Target, load_targets
+from shared.reference.unions import COLUMNS, Union, UnionTree, read_union_rows
 from shared.settings import REPO_ROOT
 
 SEED = 20210901
 GRASSROOTS_TOTAL = 130_000
 CENTRAL_SHARE = 0.12
-INITIATIVES_PER_GRASSROOTS = 7.7  # ≈ 1,000,000 national target / 130,000 grassroots unions
+# Unions given program targets by the generator; the first two get phase targets too.
+TARGETED_LEVELS = frozenset({"province", "central_sector", "district"})
+PHASED_LEVELS = frozenset({"province", "central_sector"})
 
 PLACE = [
     "An",
@@ -203,11 +207,28 @@ def generate_lower_tree(top: list[Union], seed: int = SEED) -> list[Union]:
     return lower
 
 
+def apportion(total: int, weights: list[int]) -> list[int]:
+    """Share ``total`` among ``weights`` exactly, in whole numbers (largest remainders, ties to
+    the first), at least one each; a total below the number of shares still gives each one."""
+    if not any(weights):
+        weights = [1] * len(weights)
+    spare, scale = max(total - len(weights), 0), sum(weights)
+    shares = [spare * w // scale for w in weights]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(spare * weights[i] % scale), i))
+    for i in by_remainder[: spare - sum(shares)]:
+        shares[i] += 1
+    return [1 + share for share in shares]
+
+
 def generate_targets(
-    top: list[Union], lower: list[Union], known: set[tuple[str, str]]
+    top: list[Union], lower: list[Union], known: dict[tuple[str, str], Target], program: Program
 ) -> list[tuple[str, str, int]]:
-    """Program and phase targets for provinces, central sectors and districts, from their size."""
-    parents = {u.code: u.parent_code for u in (*top, *lower)}
+    """Program targets for provinces, central sectors and districts, and phase targets for the
+    first two, that agree with the known ones (``shared.reference.consistency``): each union's
+    effective program target is shared among its targeted children by size (the known ones
+    kept), and their phase targets follow (``_phase_targets``)."""
+    units = [*top, *lower]
+    parents = {u.code: u.parent_code for u in units}
     grassroots_below: Counter[str] = Counter()
     for unit in lower:
         if unit.level == "grassroots":
@@ -215,24 +236,79 @@ def generate_targets(
             while code is not None:
                 grassroots_below[code] += 1
                 code = parents[code]
-    rows: list[tuple[str, str, int]] = []
-    for unit in (*top, *lower):
-        if unit.level not in {"province", "central_sector", "district"}:
+    children: dict[str, list[Union]] = {}
+    for unit in units:
+        if unit.parent_code is not None and unit.level in TARGETED_LEVELS:
+            children.setdefault(unit.parent_code, []).append(unit)
+    assigned = {code: t.assigned for (code, scope), t in known.items() if scope == PROGRAM_SCOPE}
+    effective = {code: t.effective for (code, scope), t in known.items() if scope == PROGRAM_SCOPE}
+    generated: dict[tuple[str, str], int] = {}
+    for unit in units:  # the file lists every union after its parent
+        below = children.get(unit.code, [])
+        if unit.code not in effective or not below:
             continue
-        program = max(10, int(round(grassroots_below[unit.code] * INITIATIVES_PER_GRASSROOTS, -1)))
-        shares = {
-            "program": program,
-            "phase-1": round(program * 0.3),
-            "phase-2": round(program * 0.7),
+        fixed = sum(assigned[c.code] for c in below if c.code in assigned)
+        rest = [c for c in below if c.code not in assigned]
+        weights = [grassroots_below[c.code] for c in rest]
+        for child, share in zip(
+            rest, apportion(effective[unit.code] - fixed, weights), strict=True
+        ):
+            generated[(child.code, PROGRAM_SCOPE)] = assigned[child.code] = share
+            effective[child.code] = share
+    generated |= _phase_targets(units, children, known, assigned, program)
+    scopes = [PROGRAM_SCOPE, *(p.code for p in program.phases)]
+    return [
+        (unit.code, scope, generated[(unit.code, scope)])
+        for unit in units
+        for scope in scopes
+        if (unit.code, scope) in generated
+    ]
+
+
+def _phase_targets(
+    units: list[Union],
+    children: dict[str, list[Union]],
+    known: dict[tuple[str, str], Target],
+    assigned: dict[str, int],
+    program: Program,
+) -> dict[tuple[str, str], int]:
+    """Phase targets for the phased children of every union: a phase's target of the parent
+    (else the national plan's share of their program targets) is shared among the children by
+    their program targets, the known ones kept; each child's last open phase takes what its
+    program target leaves, so its phases add up to it."""
+    generated: dict[tuple[str, str], int] = {}
+    for parent in units:
+        kids = [c for c in children.get(parent.code, []) if c.level in PHASED_LEVELS]
+        if not kids:
+            continue
+        total = sum(assigned[c.code] for c in kids)
+        open_phases = {
+            c.code: [p.code for p in program.phases if (c.code, p.code) not in known] for c in kids
         }
-        if unit.level == "district":
-            shares = {"program": program}
-        rows.extend(
-            (unit.code, scope, max(1, value))
-            for scope, value in shares.items()
-            if (unit.code, scope) not in known
-        )
-    return rows
+        for phase in program.phases:
+            own = known.get((parent.code, phase.code))
+            whole = (
+                own.assigned
+                if own is not None
+                else round(total * phase.national_target / program.national_target)
+            )
+            fixed = sum(
+                known[(c.code, phase.code)].assigned for c in kids if (c.code, phase.code) in known
+            )
+            takers = [c for c in kids if open_phases[c.code][-1:] == [phase.code]]
+            for child in takers:
+                earlier = sum(
+                    known[key].assigned if key in known else generated[key]
+                    for p in program.phases
+                    if (key := (child.code, p.code)) != (child.code, phase.code)
+                )
+                generated[(child.code, phase.code)] = assigned[child.code] - earlier
+            sharing = [c for c in kids if phase.code in open_phases[c.code][:-1]]
+            left = whole - fixed - sum(generated[(c.code, phase.code)] for c in takers)
+            weights = [assigned[c.code] for c in sharing]
+            for child, share in zip(sharing, apportion(left, weights), strict=True):
+                generated[(child.code, phase.code)] = share
+    return generated
 
 
 def render_lower_tree(lower: list[Union]) -> bytes:
@@ -260,9 +336,9 @@ def build(folder: Path, seed: int = SEED) -> tuple[bytes, str]:
     """Both generated files' contents, from the curated files in ``folder``."""
     top = [u for _, u in read_union_rows(folder / UNION_FILES[0])]
     lower = generate_lower_tree(top, seed)
-    with open(folder / TARGET_FILES[0], encoding="utf-8", newline="") as handle:
-        known = {(r["union_code"], r["scope"]) for r in csv.DictReader(handle)}
-    return render_lower_tree(lower), render_targets(generate_targets(top, lower, known))
+    program = load_program(folder / PROGRAM_FILE)
+    known = load_targets([folder / TARGET_FILES[0]], UnionTree([*top, *lower]), program)
+    return render_lower_tree(lower), render_targets(generate_targets(top, lower, known, program))
 
 
 def main(folder: Path = REPO_ROOT / "reference", seed: int = SEED) -> None:

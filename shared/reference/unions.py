@@ -27,11 +27,12 @@ class Union:
     level: str
     parent_code: str | None
     cluster: str | None
+    closed: bool = False  # dissolved: it takes no more submissions, what it counted stays
 
     @property
     def accepts_submissions(self) -> bool:
         """Whether members may file initiatives with this union."""
-        return self.level in SUBMITTING_LEVELS
+        return self.level in SUBMITTING_LEVELS and not self.closed
 
 
 class UnionTree:
@@ -53,6 +54,9 @@ class UnionTree:
 
     def __iter__(self) -> Iterator[Union]:
         return iter(self._unions.values())
+
+    def __getitem__(self, code: str) -> Union:
+        return self._unions[code]
 
     def get(self, code: str) -> Union | None:
         """The union with ``code``, or None."""

@@ -1,0 +1,112 @@
+"""Accepting a change to the reference data: who may make it, and recording it once.
+
+The submission service owns reference data (``docs/reference.md``): it holds the keys and their
+union subtrees, and intake must follow the tree the moment a change is accepted. A change is
+checked against the newest version, stored with the next version number and published through
+the outbox in one transaction; two replicas accepting a change at once cannot both take a
+version (its primary key): the second checks again against the first's change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from services.submission.auth import ApiClient
+from services.submission.context import SubmissionContext
+from shared.contracts.envelope import derived_message_id, utc_now
+from shared.contracts.reference import (
+    Change,
+    ReferenceChangedV1,
+    TargetsSet,
+    UnionAdded,
+)
+from shared.messaging.outbox import add_to_outbox
+from shared.reference.catalog import ReferenceData
+from shared.reference.changes import apply_change
+from shared.reference.consistency import Finding
+from shared.reference.live import record_change
+
+ATTEMPTS = 3
+
+
+class NotAllowed(PermissionError):
+    """The key may not make this change; the message says which union's key may."""
+
+
+class Contended(RuntimeError):
+    """Other replicas took every version this change tried: the caller may try again."""
+
+
+def deciding_union(reference: ReferenceData, change: Change) -> str | None:
+    """The union whose key may make ``change``: the parent of a union added, renamed, closed
+    or given an assigned target; the union itself for its self-set target alone (and for the
+    national union, which has no parent). None for an unknown union (the change is refused)."""
+    if isinstance(change, UnionAdded):
+        return change.parent_code
+    code = change.union_code if isinstance(change, TargetsSet) else change.code
+    union = reference.tree.get(code)
+    if union is None:
+        return None
+    if isinstance(change, TargetsSet) and not _assigned_changes(reference, change):
+        return code
+    return union.parent_code or code
+
+
+def _assigned_changes(reference: ReferenceData, change: TargetsSet) -> bool:
+    held = reference.targets
+    return any(
+        (t := held.get((change.union_code, value.scope))) is None or t.assigned != value.assigned
+        for value in change.targets
+    )
+
+
+def check_allowed(who: ApiClient, reference: ReferenceData, change: Change) -> None:
+    """Raise ``NotAllowed`` unless ``who`` may make ``change``."""
+    if not who.can_manage_reference:
+        raise NotAllowed("this key may not change reference data")
+    union = deciding_union(reference, change)
+    if union is not None and not who.covers(reference.tree, union):
+        raise NotAllowed(f"only a key covering {union!r} may make this change")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A change as recorded and published, and what it flags."""
+
+    event: ReferenceChangedV1
+    flags: list[Finding]
+
+
+async def accept_change(
+    ctx: SubmissionContext, who: ApiClient, reason: str, change: Change, correlation_id: str | None
+) -> Accepted:
+    """Check ``change`` against the newest reference data, record it with the next version and
+    publish it; raises ``NotAllowed``, ``ChangeRefused`` or ``Contended``."""
+    for _ in range(ATTEMPTS):
+        await ctx.live.refresh()
+        reference = ctx.reference
+        check_allowed(who, reference, change)
+        updated, flags = apply_change(reference, change)
+        message_id = derived_message_id(ReferenceChangedV1.NAME, str(updated.version))
+        event = ReferenceChangedV1(
+            message_id=message_id,
+            correlation_id=correlation_id or message_id,
+            occurred_at=utc_now(),
+            version=updated.version,
+            changed_by=f"{who.key_id} {who.name}"[:100],
+            reason=reason,
+            change=change,
+        )
+        try:
+            async with ctx.runtime.sessions() as session, session.begin():
+                if not await record_change(session, event):
+                    continue
+                await add_to_outbox(session, event)
+        except IntegrityError:
+            continue  # another replica recorded this version meanwhile
+        ctx.runtime.relay.wake()
+        await ctx.live.refresh()
+        return Accepted(event, flags)
+    raise Contended("reference data changed meanwhile, again and again")

@@ -1,0 +1,126 @@
+"""HTTP routes of reference data: its version, its change log, and changes from union offices.
+
+Reading needs any key; a change needs a key that may manage reference data
+(``can_manage_reference``) and covers the union that decides it (``reference_admin``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel, Field
+
+from services.submission.deps import FORBIDDEN, Client, Ctx
+from services.submission.reference_admin import Contended, NotAllowed, accept_change
+from shared.contracts.reference import Change, ReferenceChangedV1
+from shared.http import ApiError
+from shared.reference.changes import ChangeRefused
+from shared.reference.live import REFERENCE_CHANGES
+from shared.text import NO_CONTROL_PATTERN
+
+router = APIRouter(prefix="/v1/reference", tags=["reference"])
+
+
+class ReferenceVersion(BaseModel):
+    """The version of the reference data this replica serves."""
+
+    version: int = Field(description="0: the reference files; each accepted change adds one.")
+
+
+class ChangeRequest(BaseModel):
+    """A change and why it is made (kept in the change log)."""
+
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_CONTROL_PATTERN)
+    change: Change
+
+
+class Flag(BaseModel):
+    """A disagreement the change leaves, reported but not refused."""
+
+    union_code: str
+    scope: str
+    reason: str
+
+
+class ChangeView(BaseModel):
+    """One entry of the change log: the version it made, who, when, why and what."""
+
+    version: int
+    changed_by: str
+    changed_at: datetime
+    reason: str
+    change: Change
+
+    @classmethod
+    def of(cls, event: ReferenceChangedV1) -> ChangeView:
+        """The entry of a recorded change."""
+        return cls(
+            version=event.version,
+            changed_by=event.changed_by,
+            changed_at=event.occurred_at,
+            reason=event.reason,
+            change=event.change,
+        )
+
+
+class ChangeAccepted(ChangeView):
+    """A change as accepted, with what it flags."""
+
+    flags: list[Flag]
+
+
+@router.get("", response_model=ReferenceVersion)
+async def reference_version(ctx: Ctx, who: Client) -> ReferenceVersion:
+    """The version of the reference data intake follows."""
+    return ReferenceVersion(version=ctx.reference.version)
+
+
+@router.get("/changes", response_model=list[ChangeView])
+async def change_log(
+    ctx: Ctx,
+    who: Client,
+    after: Annotated[int, Query(ge=0, le=2**31, description="Versions above this one.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ChangeView]:
+    """The change log, oldest first: every accepted change, who made it, when and why."""
+    async with ctx.runtime.sessions() as session:
+        rows = await session.scalars(
+            sa.select(REFERENCE_CHANGES.c.event)
+            .where(REFERENCE_CHANGES.c.version > after)
+            .order_by(REFERENCE_CHANGES.c.version)
+            .limit(limit)
+        )
+        return [ChangeView.of(ReferenceChangedV1.model_validate_json(row)) for row in rows]
+
+
+@router.post(
+    "/changes",
+    status_code=201,
+    response_model=ChangeAccepted,
+    responses={403: {}, 409: {}, 422: {}},
+)
+async def make_change(
+    body: ChangeRequest,
+    ctx: Ctx,
+    who: Client,
+    correlation_id: Annotated[
+        str | None,
+        Header(alias="X-Correlation-Id", max_length=100, pattern=NO_CONTROL_PATTERN),
+    ] = None,
+) -> ChangeAccepted:
+    """Add, rename or close a union, or set a union's targets. Accepted at once by intake and
+    published as ``reference.changed.v1``; refused (409) when it contradicts the current data,
+    with the reason."""
+    try:
+        accepted = await accept_change(ctx, who, body.reason, body.change, correlation_id)
+    except NotAllowed as refusal:
+        raise ApiError(403, "change", FORBIDDEN, str(refusal)) from refusal
+    except ChangeRefused as refusal:
+        raise ApiError(409, "change", "change_refused", str(refusal)) from refusal
+    except Contended as busy:
+        raise ApiError(409, "change", "contended", str(busy)) from busy
+    flags = [Flag(union_code=f.union_code, scope=f.scope, reason=f.reason) for f in accepted.flags]
+    return ChangeAccepted(**ChangeView.of(accepted.event).model_dump(), flags=flags)

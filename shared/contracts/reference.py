@@ -1,0 +1,96 @@
+"""The reference family: changes to the union tree and the targets while the campaign runs.
+
+The submission service owns reference data (``docs/reference.md``): each change it accepts gets
+the next version number and is published once as ``reference.changed.v1``. The versions have
+no gaps, so a consumer applies them in version order whatever order they arrive in.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.contracts.envelope import Message
+from shared.text import NO_CONTROL_PATTERN
+
+CODE_PATTERN = r"^[a-z0-9][a-z0-9.\-]{0,99}$"
+Level = Literal["national", "province", "central_sector", "district", "sector", "grassroots"]
+
+
+class _Change(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class UnionAdded(_Change):
+    """A new union below an open one (a grassroots union formed this week, say)."""
+
+    kind: Literal["union_added"] = "union_added"
+    code: str = Field(pattern=CODE_PATTERN, description="Lowercase letters, digits, '.', '-'.")
+    name: str = Field(min_length=1, max_length=300, pattern=NO_CONTROL_PATTERN)
+    level: Level
+    parent_code: str = Field(pattern=CODE_PATTERN)
+    cluster: str | None = Field(None, pattern=CODE_PATTERN)
+
+
+class UnionRenamed(_Change):
+    """A union's new name."""
+
+    kind: Literal["union_renamed"] = "union_renamed"
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=300, pattern=NO_CONTROL_PATTERN)
+
+
+class UnionClosed(_Change):
+    """A union dissolved: it takes no more submissions; what it counted stays counted."""
+
+    kind: Literal["union_closed"] = "union_closed"
+    code: str = Field(pattern=CODE_PATTERN)
+
+
+class TargetValue(BaseModel):
+    """A union's target for one scope: assigned by the union above, and a higher one it may
+    set itself."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    scope: str = Field(pattern=CODE_PATTERN, description="'program' or a phase code.")
+    assigned: int = Field(ge=1, le=100_000_000)
+    self_set: int | None = Field(None, ge=1, le=100_000_000)
+
+    @model_validator(mode="after")
+    def _self_set_not_below(self) -> TargetValue:
+        if self.self_set is not None and self.self_set < self.assigned:
+            raise ValueError(
+                f"the self-set target {self.self_set} is below the assigned {self.assigned}"
+            )
+        return self
+
+
+class TargetsSet(_Change):
+    """A union's targets for some scopes, set together (a program target and its phases must
+    agree after every change)."""
+
+    kind: Literal["targets_set"] = "targets_set"
+    union_code: str = Field(pattern=CODE_PATTERN)
+    targets: list[TargetValue] = Field(min_length=1, max_length=20)
+
+
+Change = Annotated[
+    UnionAdded | UnionRenamed | UnionClosed | TargetsSet, Field(discriminator="kind")
+]
+
+
+class ReferenceChangedV1(Message):
+    """One accepted change to the reference data, with the version it makes."""
+
+    NAME = "reference.changed"
+
+    version: int = Field(ge=1, description="Versions have no gaps: apply them in this order.")
+    changed_by: str = Field(
+        min_length=1, max_length=100, pattern=NO_CONTROL_PATTERN, description="The API client."
+    )
+    reason: str = Field(
+        min_length=1, max_length=500, pattern=NO_CONTROL_PATTERN, description="Why, in words."
+    )
+    change: Change

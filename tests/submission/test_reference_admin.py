@@ -1,0 +1,176 @@
+"""Union offices change reference data through the submission service (its owner), on SQLite
+and PostgreSQL with the real broker: who may change what, refusals with reasons, the change log,
+intake following the tree at once, and each change published once as reference.changed.v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.tap import Tap
+from services.submission.app import create_app
+from services.submission.settings import SubmissionSettings
+from shared.polling import poll
+from tests.conftest import RunningSubmission
+from tests.support.drafts import draft
+from tests.support.inprocess import serving
+
+CHANGED = "reference.changed.v1"
+PROVINCE, DISTRICT = "ldld-lai-chau", "ldld-lai-chau.h01"
+NEW_UNION = f"{DISTRICT}.moi01"
+
+
+def change(reason: str, **body: Any) -> dict[str, Any]:
+    return {"reason": reason, "change": body}
+
+
+def add_new_union() -> dict[str, Any]:
+    return change(
+        "Công đoàn cơ sở mới thành lập",
+        kind="union_added",
+        code=NEW_UNION,
+        name="Công đoàn cơ sở Công ty Mới",
+        level="grassroots",
+        parent_code=DISTRICT,
+    )
+
+
+async def file(submission: RunningSubmission, headers: dict[str, str], union: str, key: str) -> Any:
+    return await submission.http.post(
+        "/v1/submissions",
+        json=draft(union_code=union),
+        headers={**headers, "Idempotency-Key": key},
+    )
+
+
+async def test_a_union_added_takes_submissions_at_once_and_a_closed_one_stops(
+    submission: RunningSubmission, broker_url: str
+) -> None:
+    office = await submission.new_key(DISTRICT, manage_reference=True)
+    portal = await submission.new_key(PROVINCE)
+    assert (await file(submission, portal, NEW_UNION, "before")).json()["errors"][0]["code"] == (
+        "unknown_union"
+    )
+    async with Tap(broker_url, (CHANGED,)) as tap:
+        added = await submission.http.post(
+            "/v1/reference/changes", json=add_new_union(), headers=office
+        )
+        assert added.status_code == 201, added.text
+        assert added.json()["version"] == 1
+        assert (await file(submission, portal, NEW_UNION, "after")).status_code == 201
+
+        closed = await submission.http.post(
+            "/v1/reference/changes",
+            json=change("Giải thể", kind="union_closed", code=NEW_UNION),
+            headers=office,
+        )
+        assert closed.status_code == 201, closed.text
+        refused = await file(submission, portal, NEW_UNION, "closed")
+        assert refused.status_code == 422
+        [error] = refused.json()["errors"]
+        assert error["code"] == "union_closed"
+        assert NEW_UNION in error["message"]
+
+        await tap.wait_for(lambda d: d.body.get("version") == 2)
+        published = tap.matching(lambda d: d.routing_key == CHANGED)
+    assert [d.body["version"] for d in published] == [1, 2]  # once each, in order
+    assert published[0].body["change"]["kind"] == "union_added"
+    assert published[1].body["reason"] == "Giải thể"
+
+    log = await submission.http.get("/v1/reference/changes", headers=portal)
+    assert [(e["version"], e["change"]["kind"]) for e in log.json()] == [
+        (1, "union_added"),
+        (2, "union_closed"),
+    ]
+    assert "test portal" in log.json()[0]["changed_by"]
+    ready = await submission.http.get("/ready")
+    assert ready.json()["reference_version"] == 2
+    version = await submission.http.get("/v1/reference", headers=portal)
+    assert version.json() == {"version": 2}
+
+
+async def test_targets_are_assigned_from_above_and_raised_by_the_union_itself(
+    submission: RunningSubmission,
+) -> None:
+    province = await submission.new_key(PROVINCE, manage_reference=True)
+    district = await submission.new_key(DISTRICT, manage_reference=True)
+
+    def target(**value: Any) -> dict[str, Any]:
+        return change("Giao chỉ tiêu", kind="targets_set", union_code=DISTRICT, targets=[value])
+
+    own_assignment = await submission.http.post(
+        "/v1/reference/changes", json=target(scope="program", assigned=500), headers=district
+    )
+    assert own_assignment.status_code == 403
+    assert f"covering {PROVINCE!r}" in own_assignment.json()["errors"][0]["message"]
+
+    assigned = await submission.http.post(
+        "/v1/reference/changes", json=target(scope="program", assigned=500), headers=province
+    )
+    assert assigned.status_code == 201, assigned.text
+    # The province's other districts still hold their old shares: its own target is now
+    # assigned in full or more, nothing flagged for it.
+    assert all(flag["union_code"] != DISTRICT for flag in assigned.json()["flags"])
+
+    raised = await submission.http.post(
+        "/v1/reference/changes",
+        json=target(scope="program", assigned=500, self_set=800),
+        headers=district,
+    )
+    assert raised.status_code == 201, raised.text
+    below = await submission.http.post(
+        "/v1/reference/changes",
+        json=target(scope="program", assigned=500, self_set=400),
+        headers=district,
+    )
+    assert below.status_code == 422
+    assert "below the assigned 500" in below.text
+    assert submission.ctx.reference.targets[(DISTRICT, "program")].effective == 800
+
+
+async def test_changes_that_contradict_the_data_or_come_from_other_keys_are_refused(
+    submission: RunningSubmission,
+) -> None:
+    portal = await submission.new_key(PROVINCE)
+    elsewhere = await submission.new_key("ldld-ha-noi", manage_reference=True)
+    national = await submission.new_key("vn", manage_reference=True)
+    not_an_office = await submission.http.post(
+        "/v1/reference/changes", json=add_new_union(), headers=portal
+    )
+    assert not_an_office.status_code == 403
+    assert "may not change reference data" in not_an_office.text
+    outside = await submission.http.post(
+        "/v1/reference/changes", json=add_new_union(), headers=elsewhere
+    )
+    assert outside.status_code == 403
+    phases = await submission.http.post(
+        "/v1/reference/changes",
+        json=change(
+            "Điều chỉnh",
+            kind="targets_set",
+            union_code=PROVINCE,
+            targets=[{"scope": "program", "assigned": 3000}],
+        ),
+        headers=national,
+    )
+    assert phases.status_code == 409
+    assert "differ from the program target 3,000" in phases.json()["errors"][0]["message"]
+    assert submission.ctx.reference.version == 0
+
+
+async def test_a_replica_follows_the_changes_another_one_accepted(
+    submission: RunningSubmission, submission_settings: SubmissionSettings
+) -> None:
+    office = await submission.new_key(DISTRICT, manage_reference=True)
+    other = create_app(submission_settings.model_copy(update={"reference_follow_seconds": 0.1}))
+    async with serving(other, "submission") as http:
+        added = await submission.http.post(
+            "/v1/reference/changes", json=add_new_union(), headers=office
+        )
+        assert added.status_code == 201, added.text
+        await poll(
+            lambda: http.get("/ready"),
+            lambda r: r.json().get("reference_version") == 1,
+            30,
+            "the other replica at version 1",
+        )
+        assert NEW_UNION in other.state.ctx.reference.tree
