@@ -12,6 +12,7 @@ from services.aggregation.context import AggregationContext
 from services.aggregation.ledger import mark_due
 from shared.contracts.reference import ReferenceChangedV1, TargetsSet
 from shared.contracts.submission import ReviewedV1, ScreenedV1
+from shared.messaging.consumer import PoisonEvents
 from shared.messaging.topology import (
     AGGREGATION_REFERENCE,
     AGGREGATION_REVIEWED,
@@ -20,18 +21,26 @@ from shared.messaging.topology import (
 from shared.reference.live import record_change
 
 
+class UnionNotYetKnown(RuntimeError):
+    """Events of unions this replica's reference data does not hold yet: retried (the change
+    that added them may come a moment later on its own queue), dead-lettered by the queue's
+    delivery limit if it never comes."""
+
+
 def register(ctx: AggregationContext) -> None:
     """Consume verdicts and reviews in micro-batches sharing one apply lock, and reference
     changes."""
 
     def vet(event: ScreenedV1 | ReviewedV1) -> str | None:
         """Why an event can never be counted here, or None (its facts must match the
-        reference data this service holds: same program, known union and path, right phase)."""
+        reference data this service holds: same program, known union and path, right phase).
+        A union not known yet is judged at commit, once the reference data is looked at
+        again."""
         reference = ctx.reference
         if event.program != reference.program.code:
             return f"unknown program {event.program!r}"
         if event.union_code not in reference.tree:
-            return f"unknown union {event.union_code!r} (reference data out of step?)"
+            return None
         path = reference.tree.path(event.union_code)
         if tuple(event.union_path) not in (path, path[:-1]):
             return f"union path {event.union_path} differs from the reference tree's {path}"
@@ -40,12 +49,24 @@ def register(ctx: AggregationContext) -> None:
             return f"local date {event.local_date} is not in phase {event.phase!r}"
         return None
 
+    async def commit(events: Sequence[ScreenedV1 | ReviewedV1]) -> int:
+        """Have the ledger process apply ``events``, once the unions they name are known."""
+        if any(event.union_code not in ctx.reference.tree for event in events):
+            await ctx.live.refresh()
+            unknown = [e.union_code for e in events if e.union_code not in ctx.reference.tree]
+            if unknown:
+                raise UnionNotYetKnown(f"unions not in reference data yet: {sorted(set(unknown))}")
+            refused = {e.message_id: reason for e in events if (reason := vet(e)) is not None}
+            if refused:
+                raise PoisonEvents(refused)
+        return await ctx.ledger.apply(events)
+
     consume = partial(
         ctx.runtime.consume,
         # Applied by the ledger process (services.aggregation.worker), which needs no inbox: a
         # submission's stored verdict and review sequence say which of its events were applied,
         # so a repeat changes nothing.
-        commit=ctx.ledger.apply,
+        commit=commit,
         vet=vet,
         max_batch=ctx.settings.aggregation_batch,
         linger=ctx.settings.aggregation_linger_seconds,

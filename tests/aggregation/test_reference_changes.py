@@ -1,0 +1,87 @@
+"""Aggregation follows reference changes without a restart, whatever order they and the
+submissions of a new union arrive in (real broker, SQLite and PostgreSQL): a union added takes
+its submissions, a target changed judges progress again and publishes it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import httpx
+
+from pipeline.tap import Tap
+from shared.contracts.envelope import derived_message_id, utc_now
+from shared.contracts.reference import (
+    Change,
+    ReferenceChangedV1,
+    TargetsSet,
+    TargetValue,
+    UnionAdded,
+)
+from tests.aggregation.test_service import progress_of, send
+from tests.support.events import facts, screened
+
+DISTRICT = "ldld-lai-chau.h01"
+NEW_UNION = f"{DISTRICT}.moi01"
+PROGRESS = "progress.updated.v1"
+
+
+def changed(version: int, change: Change) -> ReferenceChangedV1:
+    message_id = derived_message_id(ReferenceChangedV1.NAME, str(version))
+    return ReferenceChangedV1(
+        message_id=message_id,
+        correlation_id=message_id,
+        occurred_at=utc_now(),
+        version=version,
+        changed_by="test office",
+        reason="test",
+        change=change,
+    )
+
+
+def new_union_facts(submission_id: str) -> dict[str, Any]:
+    fact = facts(submission_id, f"{DISTRICT}.cs0001", date(2022, 3, 1))
+    path = ["vn", "ldld-lai-chau", DISTRICT, NEW_UNION]
+    return {**fact, "union_code": NEW_UNION, "union_path": path}
+
+
+async def test_changes_apply_without_a_restart_whatever_order_they_arrive_in(
+    aggregation: httpx.AsyncClient, broker_url: str
+) -> None:
+    existing = [
+        screened(facts(f"s{i}", f"{DISTRICT}.cs0001", date(2022, 3, 1 + i))) for i in range(3)
+    ]
+    added = changed(
+        1,
+        UnionAdded(
+            code=NEW_UNION, name="Công đoàn cơ sở mới", level="grassroots", parent_code=DISTRICT
+        ),
+    )
+    target = changed(
+        2, TargetsSet(union_code=DISTRICT, targets=[TargetValue(scope="program", assigned=4)])
+    )
+    before = await progress_of(aggregation, DISTRICT)
+    assert before["target"]["effective"] != 4
+    async with Tap(broker_url, (PROGRESS,)) as tap:
+        # The new union's submission first, then the target change, then the union itself.
+        await send(tap, screened(new_union_facts("n1")), *existing)
+        await progress_of(aggregation, DISTRICT, counted=3)
+        await send(tap, target)
+        await send(tap, added)
+        body = await progress_of(aggregation, DISTRICT, counted=4)
+        assert body["target"] == {"assigned": 4, "self_set": None, "effective": 4}
+        assert body["percent"] == 100.0
+        assert body["reached_on"] == "2022-03-03"
+        snapshots = await tap.wait_for(
+            lambda d: (
+                d.body.get("union_code") == DISTRICT
+                and d.body.get("scope") == "program"
+                and d.body.get("target") == 4
+                and d.body["subtree"]["counted"] == 4
+            )
+        )
+        assert snapshots[-1].body["reached_on"] == "2022-03-03"
+    new_union = await progress_of(aggregation, NEW_UNION, counted=1)
+    assert new_union["name"] == "Công đoàn cơ sở mới"
+    ready = await aggregation.get("/ready")
+    assert ready.json()["reference_version"] == 2
