@@ -1,8 +1,12 @@
-"""``python -m services.submission``: serve the API and consumers, manage API keys."""
+"""``python -m services.submission``: serve the API and consumers, manage API keys, import the
+union tree."""
 
 from __future__ import annotations
 
+import getpass
 import json
+from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,12 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.submission.app import create_app
 from services.submission.auth import create_client, keyring
 from services.submission.context import MIGRATIONS, SERVICE
+from services.submission.reference_admin import record_changes
 from services.submission.settings import SubmissionSettings
+from services.submission.tree_import import tree_changes
 from shared import http
 from shared.cli import add_migrate_command
+from shared.contracts.reference import Change
 from shared.keys_cli import ExpiresInDays, expiry, key_commands, run_on_keys
 from shared.reference.catalog import load_reference
 from shared.reference.live import current_reference
+from shared.reference.unions import load_union_tree
+
+IMPORT_SHOWN = 30
 
 cli = typer.Typer(
     help="Submission service of the sáng kiến pipeline.",
@@ -34,6 +44,8 @@ keys = key_commands(
     keyring=keyring(),
 )
 cli.add_typer(keys, name="keys")
+reference = typer.Typer(help="Reference data owned by this service.", no_args_is_help=True)
+cli.add_typer(reference, name="reference")
 
 
 @cli.command()
@@ -92,6 +104,55 @@ def create_key(
         )
 
     typer.echo(run_on_keys(settings.database_url_for(SERVICE), MIGRATIONS, create))
+
+
+@reference.command("import")
+def import_tree(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The whole union tree: CSV (or .csv.gz) with code,name,level,parent_code,cluster.",
+            exists=True,
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="Why, kept in the change log.")],
+    apply: Annotated[
+        bool, typer.Option(help="Apply the changes (without it: only show them).")
+    ] = False,
+) -> None:
+    """Show the changes that turn the current union tree into the file's; apply them (one
+    version each, in one transaction) with --apply. Running replicas follow within seconds."""
+    settings = SubmissionSettings()
+
+    async def compare(session: AsyncSession) -> tuple[int, list[Change]]:
+        current = await current_reference(load_reference(settings.reference_dir), session)
+        changes = tree_changes(current.tree, load_union_tree([path]))
+        if apply and changes:
+            await record_changes(
+                session,
+                current,
+                changes,
+                changed_by=f"import by {getpass.getuser()}",
+                reason=reason,
+            )
+        return current.version, changes
+
+    version, changes = run_on_keys(settings.database_url_for(SERVICE), MIGRATIONS, compare)
+    kinds = Counter(change.kind for change in changes)
+    typer.echo(
+        f"reference data at version {version}: {kinds['union_added']} union(s) to add, "
+        f"{kinds['union_renamed']} to rename, {kinds['union_closed']} to close"
+    )
+    for change in changes[:IMPORT_SHOWN]:
+        typer.echo(f"  {change.kind}: {change.model_dump_json(exclude={'kind'})}")
+    if len(changes) > IMPORT_SHOWN:
+        typer.echo(f"  … and {len(changes) - IMPORT_SHOWN} more")
+    if not changes:
+        return
+    if apply:
+        typer.echo(f"applied as versions {version + 1} to {version + len(changes)}")
+    else:
+        typer.echo("dry run: nothing changed (--apply applies these changes)")
 
 
 if __name__ == "__main__":

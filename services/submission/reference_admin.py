@@ -9,9 +9,11 @@ version (its primary key): the second checks again against the first's change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.submission.auth import ApiClient
 from services.submission.context import SubmissionContext
@@ -24,7 +26,7 @@ from shared.contracts.reference import (
 )
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
-from shared.reference.changes import apply_change
+from shared.reference.changes import apply_changes
 from shared.reference.consistency import Finding
 from shared.reference.live import record_change
 
@@ -33,6 +35,10 @@ ATTEMPTS = 3
 
 class NotAllowed(PermissionError):
     """The key may not make this change; the message says which union's key may."""
+
+
+class VersionTaken(RuntimeError):
+    """Another writer recorded one of the versions a change was given: check it again."""
 
 
 class Contended(RuntimeError):
@@ -73,10 +79,46 @@ def check_allowed(who: ApiClient, reference: ReferenceData, change: Change) -> N
 
 @dataclass(frozen=True)
 class Accepted:
-    """A change as recorded and published, and what it flags."""
+    """Changes as recorded and published, and what they flag."""
 
-    event: ReferenceChangedV1
+    events: list[ReferenceChangedV1]
     flags: list[Finding]
+
+
+async def record_changes(
+    session: AsyncSession,
+    reference: ReferenceData,
+    changes: Sequence[Change],
+    *,
+    changed_by: str,
+    reason: str,
+    correlation_id: str | None = None,
+) -> Accepted:
+    """Check ``changes`` in order against ``reference``, then record them with the next
+    versions and queue them for publication, in the caller's transaction. Raises
+    ``ChangeRefused`` (``changes.apply_changes``) before anything is written, and
+    ``VersionTaken`` (or the database's IntegrityError) when another writer took one of these
+    versions."""
+    _, flags = apply_changes(reference, changes)
+    events = []
+    for version, change in enumerate(changes, start=reference.version + 1):
+        message_id = derived_message_id(ReferenceChangedV1.NAME, str(version))
+        events.append(
+            ReferenceChangedV1(
+                message_id=message_id,
+                correlation_id=correlation_id or message_id,
+                occurred_at=utc_now(),
+                version=version,
+                changed_by=changed_by[:100],
+                reason=reason,
+                change=change,
+            )
+        )
+    for event in events:
+        if not await record_change(session, event):
+            raise VersionTaken(f"version {event.version} was recorded meanwhile")
+    await add_to_outbox(session, *events)
+    return Accepted(events, flags)
 
 
 async def accept_change(
@@ -86,27 +128,20 @@ async def accept_change(
     publish it; raises ``NotAllowed``, ``ChangeRefused`` or ``Contended``."""
     for _ in range(ATTEMPTS):
         await ctx.live.refresh()
-        reference = ctx.reference
-        check_allowed(who, reference, change)
-        updated, flags = apply_change(reference, change)
-        message_id = derived_message_id(ReferenceChangedV1.NAME, str(updated.version))
-        event = ReferenceChangedV1(
-            message_id=message_id,
-            correlation_id=correlation_id or message_id,
-            occurred_at=utc_now(),
-            version=updated.version,
-            changed_by=f"{who.key_id} {who.name}"[:100],
-            reason=reason,
-            change=change,
-        )
+        check_allowed(who, ctx.reference, change)
         try:
             async with ctx.runtime.sessions() as session, session.begin():
-                if not await record_change(session, event):
-                    continue
-                await add_to_outbox(session, event)
-        except IntegrityError:
+                accepted = await record_changes(
+                    session,
+                    ctx.reference,
+                    [change],
+                    changed_by=f"{who.key_id} {who.name}",
+                    reason=reason,
+                    correlation_id=correlation_id,
+                )
+        except (IntegrityError, VersionTaken):
             continue  # another replica recorded this version meanwhile
         ctx.runtime.relay.wake()
         await ctx.live.refresh()
-        return Accepted(event, flags)
+        return accepted
     raise Contended("reference data changed meanwhile, again and again")

@@ -123,4 +123,5 @@ async def make_change(
     except Contended as busy:
         raise ApiError(409, "change", "contended", str(busy)) from busy
     flags = [Flag(union_code=f.union_code, scope=f.scope, reason=f.reason) for f in accepted.flags]
-    return ChangeAccepted(**ChangeView.of(accepted.event).model_dump(), flags=flags)
+    [event] = accepted.events
+    return ChangeAccepted(**ChangeView.of(event).model_dump(), flags=flags)

@@ -8,7 +8,7 @@ data everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from shared.contracts.reference import (
@@ -16,7 +16,6 @@ from shared.contracts.reference import (
     ReferenceChangedV1,
     TargetsSet,
     UnionAdded,
-    UnionClosed,
     UnionRenamed,
 )
 from shared.reference.catalog import ReferenceData
@@ -42,87 +41,126 @@ class ChangeRefused(ValueError):
 def apply_change(reference: ReferenceData, change: Change) -> tuple[ReferenceData, list[Finding]]:
     """The reference data after ``change`` (its version one higher) and what it flags; raises
     ``ChangeRefused`` with the reason when the change cannot apply."""
-    if isinstance(change, UnionAdded):
-        tree = _added(reference.tree, change)
-        return replace(reference, tree=tree, version=reference.version + 1), []
-    if isinstance(change, UnionRenamed):
-        union = _open_union(reference.tree, change.code)
-        tree = _replaced(reference.tree, replace(union, name=change.name))
-        return replace(reference, tree=tree, version=reference.version + 1), []
-    if isinstance(change, UnionClosed):
-        tree = _closed(reference.tree, change.code)
-        return replace(reference, tree=tree, version=reference.version + 1), []
-    return _targets_set(reference, change)
+    return apply_changes(reference, [change])
+
+
+def apply_changes(
+    reference: ReferenceData, changes: Sequence[Change]
+) -> tuple[ReferenceData, list[Finding]]:
+    """The reference data after ``changes`` in order (a version each) and what they flag; the
+    tree is rebuilt once, however many unions change (an import adds thousands). Raises
+    ``ChangeRefused``, naming the change when there are several."""
+    draft = _Draft(reference)
+    flags: list[Finding] = []
+    for number, change in enumerate(changes, start=1):
+        try:
+            flags.extend(draft.apply(change))
+        except ChangeRefused as refusal:
+            where = f"change {number} of {len(changes)}: " if len(changes) > 1 else ""
+            raise ChangeRefused(f"{where}{refusal}") from refusal
+    return draft.result(reference.version + len(changes)), flags
 
 
 def replay(reference: ReferenceData, events: Iterable[ReferenceChangedV1]) -> ReferenceData:
     """``reference`` with the changes of ``events`` that follow its version applied in order,
     up to the first gap (a later version waits for the ones before it)."""
+    following: list[Change] = []
     for event in sorted(events, key=lambda e: e.version):
-        if event.version <= reference.version:
+        if event.version <= reference.version + len(following):
             continue
-        if event.version != reference.version + 1:
+        if event.version != reference.version + len(following) + 1:
             break
-        reference, _ = apply_change(reference, event.change)
-    return reference
+        following.append(event.change)
+    if not following:
+        return reference
+    return apply_changes(reference, following)[0]
 
 
-def _open_union(tree: UnionTree, code: str) -> Union:
-    union = tree.get(code)
-    if union is None:
-        raise ChangeRefused(f"no union {code!r}")
-    if union.closed:
-        raise ChangeRefused(f"union {code!r} is closed")
-    return union
+class _Draft:
+    """Reference data being changed: the unions by code and their children, and the targets."""
 
+    def __init__(self, reference: ReferenceData) -> None:
+        self._reference = reference
+        self._tree: UnionTree | None = reference.tree  # None once the unions changed
+        self._unions: dict[str, Union] = {}
+        self._children: dict[str, list[str]] = {}
+        self._targets = reference.targets
 
-def _added(tree: UnionTree, change: UnionAdded) -> UnionTree:
-    if change.code in tree:
-        raise ChangeRefused(f"union {change.code!r} exists already")
-    parent = _open_union(tree, change.parent_code)
-    if parent.level not in PARENT_LEVELS.get(change.level, frozenset()):
-        raise ChangeRefused(f"a {change.level} union cannot sit below a {parent.level} union")
-    union = Union(change.code, change.name, change.level, change.parent_code, change.cluster)
-    return UnionTree([*tree, union])
-
-
-def _replaced(tree: UnionTree, union: Union) -> UnionTree:
-    return UnionTree(union if u.code == union.code else u for u in tree)
-
-
-def _closed(tree: UnionTree, code: str) -> UnionTree:
-    union = _open_union(tree, code)
-    if union.parent_code is None:
-        raise ChangeRefused("the national union cannot be closed")
-    still_open = [c for c in tree.children(code) if not tree[c].closed]
-    if still_open:
-        raise ChangeRefused(
-            f"union {code!r} still has {len(still_open)} open union(s) below it "
-            f"(first {still_open[0]!r}): close or move them first"
-        )
-    return _replaced(tree, replace(union, closed=True))
-
-
-def _targets_set(
-    reference: ReferenceData, change: TargetsSet
-) -> tuple[ReferenceData, list[Finding]]:
-    union = _open_union(reference.tree, change.union_code)
-    scopes = {PROGRAM_SCOPE, *(p.code for p in reference.program.phases)}
-    targets = dict(reference.targets)
-    for value in change.targets:
-        if value.scope not in scopes:
-            raise ChangeRefused(
-                f"unknown scope {value.scope!r} (known: {', '.join(sorted(scopes))})"
+    def apply(self, change: Change) -> list[Finding]:
+        """Apply one change; what it flags."""
+        if isinstance(change, TargetsSet):
+            return self._set_targets(change)
+        unions = self._editable()
+        if isinstance(change, UnionAdded):
+            if change.code in unions:
+                raise ChangeRefused(f"union {change.code!r} exists already")
+            parent = self._open(change.parent_code)
+            if parent.level not in PARENT_LEVELS.get(change.level, frozenset()):
+                raise ChangeRefused(
+                    f"a {change.level} union cannot sit below a {parent.level} union"
+                )
+            unions[change.code] = Union(
+                change.code, change.name, change.level, change.parent_code, change.cluster
             )
-        targets[(union.code, value.scope)] = Target(
-            union.code, value.scope, value.assigned, value.self_set
-        )
-    concerned = {union.code, union.parent_code}
-    found = [
-        f for f in findings(targets, reference.tree, reference.program) if f.union_code in concerned
-    ]
-    refused = [f.reason for f in found if f.severity == "refused"]
-    if refused:
-        raise ChangeRefused(f"targets of {union.code}: " + "; ".join(refused))
-    changed = replace(reference, targets=targets, version=reference.version + 1)
-    return changed, found
+            self._children.setdefault(change.parent_code, []).append(change.code)
+        elif isinstance(change, UnionRenamed):
+            unions[change.code] = replace(self._open(change.code), name=change.name)
+        else:
+            union = self._open(change.code)
+            if union.parent_code is None:
+                raise ChangeRefused("the national union cannot be closed")
+            still_open = [c for c in self._children.get(change.code, []) if not unions[c].closed]
+            if still_open:
+                raise ChangeRefused(
+                    f"union {change.code!r} still has {len(still_open)} open union(s) below it "
+                    f"(first {still_open[0]!r}): close or move them first"
+                )
+            unions[change.code] = replace(union, closed=True)
+        return []
+
+    def result(self, version: int) -> ReferenceData:
+        """The changed reference data, at ``version``."""
+        tree = self._tree if self._tree is not None else UnionTree(self._unions.values())
+        return replace(self._reference, tree=tree, targets=self._targets, version=version)
+
+    def _editable(self) -> dict[str, Union]:
+        if self._tree is not None:
+            self._unions = {u.code: u for u in self._tree}
+            self._children = {}
+            for union in self._unions.values():
+                if union.parent_code is not None:
+                    self._children.setdefault(union.parent_code, []).append(union.code)
+            self._tree = None
+        return self._unions
+
+    def _get(self, code: str) -> Union | None:
+        return self._tree.get(code) if self._tree is not None else self._unions.get(code)
+
+    def _open(self, code: str) -> Union:
+        union = self._get(code)
+        if union is None:
+            raise ChangeRefused(f"no union {code!r}")
+        if union.closed:
+            raise ChangeRefused(f"union {code!r} is closed")
+        return union
+
+    def _set_targets(self, change: TargetsSet) -> list[Finding]:
+        union = self._open(change.union_code)
+        program = self._reference.program
+        scopes = {PROGRAM_SCOPE, *(p.code for p in program.phases)}
+        targets = dict(self._targets)
+        for value in change.targets:
+            if value.scope not in scopes:
+                known = ", ".join(sorted(scopes))
+                raise ChangeRefused(f"unknown scope {value.scope!r} (known: {known})")
+            targets[(union.code, value.scope)] = Target(
+                union.code, value.scope, value.assigned, value.self_set
+            )
+        tree = self._tree if self._tree is not None else UnionTree(self._unions.values())
+        concerned = {union.code, union.parent_code}
+        found = [f for f in findings(targets, tree, program) if f.union_code in concerned]
+        refused = [f.reason for f in found if f.severity == "refused"]
+        if refused:
+            raise ChangeRefused(f"targets of {union.code}: " + "; ".join(refused))
+        self._targets = targets
+        return found
