@@ -141,10 +141,12 @@ def create_api_key(
     review: bool = False,
     service: str = "submission",
     broker_user: str | None = None,
+    manage_reference: bool = False,
 ) -> str:
     """A key made with a service's own command, as an operator would: a portal key of the
     submission service (``review``: a reviewer's; ``broker_user``: the portal's AMQP commands
-    come from that user), or a subscriptions key of notify."""
+    come from that user; ``manage_reference``: a union office's), or a subscriptions key of
+    notify."""
     done = subprocess.run(
         [
             sys.executable,
@@ -158,6 +160,7 @@ def create_api_key(
             scope,
             *(["--review"] if review else []),
             *(["--broker-user", broker_user] if broker_user else []),
+            *(["--manage-reference"] if manage_reference else []),
         ],
         cwd=REPO_ROOT,
         env={**os.environ, **DEVELOPMENT, **env},
