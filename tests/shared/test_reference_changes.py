@@ -3,9 +3,12 @@ refused with a reason, or giving the next version; replayed in version order."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.contracts.reference import (
     Change,
@@ -17,7 +20,8 @@ from shared.contracts.reference import (
     UnionRenamed,
 )
 from shared.reference.catalog import ReferenceData, load_reference
-from shared.reference.changes import ChangeRefused, apply_change, replay
+from shared.reference.changes import ChangeRefused, apply_change, apply_changes, replay
+from shared.reference.unions import UnionTree
 from shared.settings import REPO_ROOT
 
 REFERENCE = load_reference(REPO_ROOT / "reference")
@@ -118,3 +122,70 @@ def test_replay_applies_versions_in_order_whatever_order_they_arrive_in_up_to_a_
     assert replayed.version == 2  # four waits for three
     assert replayed.tree["ldld-lai-chau.h01.a"].name == "Tên mới"
     assert replay(replayed, [one, two]) is replayed  # already applied: nothing changes
+
+
+# A small tree, so that each of the many replays is quick.
+SMALL = ReferenceData(
+    tree=UnionTree(
+        [
+            REFERENCE.tree["vn"],
+            REFERENCE.tree["ldld-lai-chau"],
+            REFERENCE.tree[DISTRICT],
+            *(REFERENCE.tree[code] for code in sorted(REFERENCE.tree.children(DISTRICT))[:5]),
+        ]
+    ),
+    program=REFERENCE.program,
+    targets={},
+)
+GRASSROOTS = sorted(SMALL.tree.children(DISTRICT))
+
+
+@st.composite
+def change_sequences(draw: st.DrawFn) -> list[Change]:
+    """Valid changes in order: unions added below the district (and below each other's
+    parent), renamed, closed, and the district's program target set, raised or lowered."""
+    changes: list[Change] = []
+    open_new: list[str] = []
+    closable = list(GRASSROOTS[:5])
+    for number in range(draw(st.integers(1, 25))):
+        kind = draw(st.sampled_from(["add", "rename", "close", "target"]))
+        if kind == "add" or (kind in ("rename", "close") and not (open_new or closable)):
+            code = f"{DISTRICT}.p{number}"
+            changes.append(added(code))
+            open_new.append(code)
+        elif kind == "rename":
+            code = draw(st.sampled_from([*open_new, *closable]))
+            changes.append(UnionRenamed(code=code, name=f"Tên {number}"))
+        elif kind == "close":
+            code = draw(st.sampled_from([*open_new, *closable]))
+            changes.append(UnionClosed(code=code))
+            (open_new if code in open_new else closable).remove(code)
+        else:
+            assigned = draw(st.integers(1, 10_000))
+            raised = draw(st.one_of(st.none(), st.integers(assigned, 20_000)))
+            value = TargetValue(scope="program", assigned=assigned, self_set=raised)
+            changes.append(TargetsSet(union_code=DISTRICT, targets=[value]))
+    return changes
+
+
+@settings(max_examples=60, deadline=None)
+@given(change_sequences(), st.randoms(use_true_random=False))
+def test_changes_arriving_in_any_order_and_in_any_batches_give_the_same_data(
+    changes: list[Change], shuffler: random.Random
+) -> None:
+    """A follower that receives the versions shuffled, a few at a time (each batch stored and
+    replayed), ends with the data the changes give applied in order."""
+    in_order, _ = apply_changes(SMALL, changes)
+    arriving = [event(version, change) for version, change in enumerate(changes, start=1)]
+    shuffler.shuffle(arriving)
+    stored: list[ReferenceChangedV1] = []
+    followed = SMALL
+    while arriving:
+        size = shuffler.randint(1, 4)
+        batch, arriving = arriving[:size], arriving[size:]
+        stored.extend(batch)
+        followed = replay(followed, stored)
+        assert followed.version <= len(changes)
+    assert followed.version == in_order.version == len(changes)
+    assert followed.targets == in_order.targets
+    assert {u.code: u for u in followed.tree} == {u.code: u for u in in_order.tree}
