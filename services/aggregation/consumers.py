@@ -21,25 +21,32 @@ from shared.messaging.topology import (
 from shared.reference.live import record_change
 
 
-class UnionNotYetKnown(RuntimeError):
-    """Events of unions this replica's reference data does not hold yet: retried (the change
-    that added them may come a moment later on its own queue), dead-lettered by the queue's
-    delivery limit if it never comes."""
+class ReferenceBehind(RuntimeError):
+    """Events of a union or a day this replica's reference data does not hold yet: retried (the
+    change that added the union or the phase may come a moment later on its own queue),
+    dead-lettered by the queue's delivery limit if it never comes."""
 
 
 def register(ctx: AggregationContext) -> None:
     """Consume verdicts and reviews in micro-batches sharing one apply lock, and reference
     changes."""
 
+    def behind(event: ScreenedV1 | ReviewedV1) -> bool:
+        """Whether the event names a union, or a day, that a later reference version may add."""
+        reference = ctx.reference
+        return (
+            event.union_code not in reference.tree
+            or reference.program.phase_on(event.local_date) is None
+        )
+
     def vet(event: ScreenedV1 | ReviewedV1) -> str | None:
         """Why an event can never be counted here, or None (its facts must match the
         reference data this service holds: same program, known union and path, right phase).
-        A union not known yet is judged at commit, once the reference data is looked at
-        again."""
+        An event ``behind`` is judged at commit, once the reference data is looked at again."""
         reference = ctx.reference
         if event.program != reference.program.code:
             return f"unknown program {event.program!r}"
-        if event.union_code not in reference.tree:
+        if behind(event):
             return None
         path = reference.tree.path(event.union_code)
         if tuple(event.union_path) not in (path, path[:-1]):
@@ -50,12 +57,12 @@ def register(ctx: AggregationContext) -> None:
         return None
 
     async def commit(events: Sequence[ScreenedV1 | ReviewedV1]) -> int:
-        """Have the ledger process apply ``events``, once the unions they name are known."""
-        if any(event.union_code not in ctx.reference.tree for event in events):
+        """Have the ledger process apply ``events``, once the reference data holds them."""
+        if any(behind(event) for event in events):
             await ctx.live.refresh()
-            unknown = [e.union_code for e in events if e.union_code not in ctx.reference.tree]
-            if unknown:
-                raise UnionNotYetKnown(f"unions not in reference data yet: {sorted(set(unknown))}")
+            waiting = sorted({f"{e.union_code} on {e.local_date}" for e in events if behind(e)})
+            if waiting:
+                raise ReferenceBehind(f"not in reference data yet: {waiting[:5]}")
             refused = {e.message_id: reason for e in events if (reason := vet(e)) is not None}
             if refused:
                 raise PoisonEvents(refused)

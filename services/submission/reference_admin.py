@@ -20,6 +20,7 @@ from services.submission.context import SubmissionContext
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.reference import (
     Change,
+    PhaseAdded,
     ReferenceChangedV1,
     TargetsSet,
     UnionAdded,
@@ -47,10 +48,13 @@ class Contended(RuntimeError):
 
 def deciding_union(reference: ReferenceData, change: Change) -> str | None:
     """The union whose key may make ``change``: the parent of a union added, renamed, closed
-    or given an assigned target; the union itself for its self-set target alone (and for the
-    national union, which has no parent). None for an unknown union (the change is refused)."""
+    or given an assigned target; the union itself for its self-set target alone; the national
+    union for its own assigned targets (it has no parent) and for a phase added to the program.
+    None for an unknown union (the change is refused)."""
     if isinstance(change, UnionAdded):
         return change.parent_code
+    if isinstance(change, PhaseAdded):
+        return reference.tree.root.code
     code = change.union_code if isinstance(change, TargetsSet) else change.code
     union = reference.tree.get(code)
     if union is None:

@@ -7,6 +7,7 @@ no gaps, so a consumer applies them in version order whatever order they arrive 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -76,8 +77,27 @@ class TargetsSet(_Change):
     targets: list[TargetValue] = Field(min_length=1, max_length=20)
 
 
+class PhaseAdded(_Change):
+    """A phase after the program's last (a later campaign): the national union's target for it,
+    and the program's national target grown by as much."""
+
+    kind: Literal["phase_added"] = "phase_added"
+    code: str = Field(pattern=CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_PATTERN)
+    starts_on: date
+    ends_on: date
+    national_target: int = Field(ge=1, le=100_000_000)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> PhaseAdded:
+        if self.ends_on < self.starts_on:
+            raise ValueError(f"the phase ends on {self.ends_on}, before it starts")
+        return self
+
+
 Change = Annotated[
-    UnionAdded | UnionRenamed | UnionClosed | TargetsSet, Field(discriminator="kind")
+    UnionAdded | UnionRenamed | UnionClosed | TargetsSet | PhaseAdded,
+    Field(discriminator="kind"),
 ]
 
 

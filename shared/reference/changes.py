@@ -13,11 +13,13 @@ from dataclasses import replace
 
 from shared.contracts.reference import (
     Change,
+    PhaseAdded,
     ReferenceChangedV1,
     TargetsSet,
     UnionAdded,
     UnionRenamed,
 )
+from shared.reference.calendar import Phase
 from shared.reference.catalog import ReferenceData
 from shared.reference.consistency import Finding, findings
 from shared.reference.targets import PROGRAM_SCOPE, Target
@@ -85,11 +87,15 @@ class _Draft:
         self._unions: dict[str, Union] = {}
         self._children: dict[str, list[str]] = {}
         self._targets = reference.targets
+        self._program = reference.program
 
     def apply(self, change: Change) -> list[Finding]:
         """Apply one change; what it flags."""
         if isinstance(change, TargetsSet):
             return self._set_targets(change)
+        if isinstance(change, PhaseAdded):
+            self._add_phase(change)
+            return []
         unions = self._editable()
         if isinstance(change, UnionAdded):
             if change.code in unions:
@@ -121,7 +127,13 @@ class _Draft:
     def result(self, version: int) -> ReferenceData:
         """The changed reference data, at ``version``."""
         tree = self._tree if self._tree is not None else UnionTree(self._unions.values())
-        return replace(self._reference, tree=tree, targets=self._targets, version=version)
+        return replace(
+            self._reference,
+            tree=tree,
+            targets=self._targets,
+            program=self._program,
+            version=version,
+        )
 
     def _editable(self) -> dict[str, Union]:
         if self._tree is not None:
@@ -144,9 +156,36 @@ class _Draft:
             raise ChangeRefused(f"union {code!r} is closed")
         return union
 
+    def _add_phase(self, change: PhaseAdded) -> None:
+        program = self._program
+        if program.phase(change.code) is not None or change.code == PROGRAM_SCOPE:
+            raise ChangeRefused(f"the program has a scope {change.code!r} already")
+        if change.starts_on <= program.ends_on:
+            raise ChangeRefused(
+                f"a phase added must start after the program's last day, {program.ends_on}"
+            )
+        phase = Phase(
+            change.code, change.name, change.starts_on, change.ends_on, change.national_target
+        )
+        self._program = replace(
+            program,
+            phases=(*program.phases, phase),
+            national_target=program.national_target + change.national_target,
+        )
+        root = (self._tree or UnionTree(self._unions.values())).root.code
+        targets = dict(self._targets)
+        targets[(root, change.code)] = Target(root, change.code, change.national_target, None)
+        whole = targets.get((root, PROGRAM_SCOPE))
+        if whole is not None:
+            grown = whole.self_set + change.national_target if whole.self_set else None
+            targets[(root, PROGRAM_SCOPE)] = replace(
+                whole, assigned=whole.assigned + change.national_target, self_set=grown
+            )
+        self._targets = targets
+
     def _set_targets(self, change: TargetsSet) -> list[Finding]:
         union = self._open(change.union_code)
-        program = self._reference.program
+        program = self._program
         scopes = {PROGRAM_SCOPE, *(p.code for p in program.phases)}
         targets = dict(self._targets)
         for value in change.targets:

@@ -3,9 +3,10 @@
 Two rules, checked on every load and every change:
 
 - **A union's phases against its program** (refused): the assigned phase targets of a union add
-  up to its assigned program target when every phase has one, and leave at least one
-  initiative for each phase without one. A province with a program target of 2,300 and phase
-  targets of 3,249 and 7,581 would read 120 % of its program and a few percent of each phase.
+  up to its assigned program target when every phase has one, and to no more than it otherwise
+  (a phase added later is given its targets later, with the program's). A province with a
+  program target of 2,300 and phase targets of 3,249 and 7,581 would read 120 % of its program
+  and a few percent of each phase.
 - **What a union assigns below against its own** (flagged, not refused): the targets a union has
   assigned to its children for a scope (those children that have one) add up to at least its
   own effective target; otherwise reaching every child's target would not reach its own. A union
@@ -59,14 +60,13 @@ def phase_findings(targets: Mapping[tuple[str, str], Target], program: Program) 
                     f"{whole.assigned:,}",
                 )
             )
-        elif missing and total + missing > whole.assigned:
+        elif missing and total > whole.assigned:
             findings.append(
                 Finding(
                     code,
                     PROGRAM_SCOPE,
                     "refused",
-                    f"phase targets {parts} = {total:,} leave less than one initiative for "
-                    f"each of the {missing} other phase(s) of the program target "
+                    f"phase targets {parts} = {total:,} exceed the program target "
                     f"{whole.assigned:,}",
                 )
             )

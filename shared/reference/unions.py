@@ -58,6 +58,11 @@ class UnionTree:
     def __getitem__(self, code: str) -> Union:
         return self._unions[code]
 
+    @property
+    def root(self) -> Union:
+        """The national union, the one without a parent."""
+        return next(u for u in self._unions.values() if u.parent_code is None)
+
     def get(self, code: str) -> Union | None:
         """The union with ``code``, or None."""
         return self._unions.get(code)

@@ -13,11 +13,13 @@ from pipeline.tap import Tap
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.reference import (
     Change,
+    PhaseAdded,
     ReferenceChangedV1,
     TargetsSet,
     TargetValue,
     UnionAdded,
 )
+from shared.polling import poll
 from tests.aggregation.test_service import progress_of, send
 from tests.support.events import facts, screened
 
@@ -43,6 +45,14 @@ def new_union_facts(submission_id: str) -> dict[str, Any]:
     fact = facts(submission_id, f"{DISTRICT}.cs0001", date(2022, 3, 1))
     path = ["vn", "ldld-lai-chau", DISTRICT, NEW_UNION]
     return {**fact, "union_code": NEW_UNION, "union_path": path}
+
+
+def facts_on(submission_id: str, day: date) -> dict[str, Any]:
+    """A submission's facts in the phase added after the program's last (``facts`` knows only
+    the repository's phases)."""
+    fact = facts(submission_id, f"{DISTRICT}.cs0001", date(2023, 9, 1))
+    moment = fact["submitted_at"].replace(year=day.year, month=day.month, day=day.day)
+    return {**fact, "phase": "phase-3", "local_date": day, "submitted_at": moment}
 
 
 async def test_changes_apply_without_a_restart_whatever_order_they_arrive_in(
@@ -85,3 +95,26 @@ async def test_changes_apply_without_a_restart_whatever_order_they_arrive_in(
     assert new_union["name"] == "Công đoàn cơ sở mới"
     ready = await aggregation.get("/ready")
     assert ready.json()["reference_version"] == 2
+
+    phase = changed(
+        3,
+        PhaseAdded(
+            code="phase-3",
+            name="Giai đoạn 3",
+            starts_on=date(2023, 9, 2),
+            ends_on=date(2027, 12, 31),
+            national_target=500_000,
+        ),
+    )
+    unknown = await aggregation.get("/v1/unions/vn/progress", params={"scope": "phase-3"})
+    assert unknown.status_code == 422
+    async with Tap(broker_url, ()) as tap:
+        await send(tap, phase, screened(facts_on("p3", date(2024, 3, 1))))
+    await poll(
+        lambda: aggregation.get("/ready"),
+        lambda r: r.json().get("reference_version") == 3,
+        30,
+        "version 3",
+    )
+    national = await progress_of(aggregation, "vn", "phase-3", counted=1)
+    assert national["target"]["effective"] == 500_000

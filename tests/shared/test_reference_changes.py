@@ -4,7 +4,7 @@ refused with a reason, or giving the next version; replayed in version order."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from shared.contracts.reference import (
     Change,
+    PhaseAdded,
     ReferenceChangedV1,
     TargetsSet,
     TargetValue,
@@ -21,6 +22,7 @@ from shared.contracts.reference import (
 )
 from shared.reference.catalog import ReferenceData, load_reference
 from shared.reference.changes import ChangeRefused, apply_change, apply_changes, replay
+from shared.reference.consistency import findings
 from shared.reference.unions import UnionTree
 from shared.settings import REPO_ROOT
 
@@ -112,6 +114,34 @@ def test_targets_set_together_agree_and_an_under_assignment_is_flagged() -> None
         ("ldld-lai-chau", "program", "flagged")
     ]
     assert "below its own 3,500" in flags[0].reason
+
+
+def phase_3(starts_on: date = date(2023, 9, 2)) -> PhaseAdded:
+    return PhaseAdded(
+        code="phase-3",
+        name="Giai đoạn 3",
+        starts_on=starts_on,
+        ends_on=date(starts_on.year + 4, 12, 31),
+        national_target=500_000,
+    )
+
+
+def test_a_phase_added_after_the_last_grows_the_national_targets_and_takes_its_dates() -> None:
+    changed, flags = apply_change(REFERENCE, phase_3())
+    program = changed.program
+    assert [p.code for p in program.phases] == ["phase-1", "phase-2", "phase-3"]
+    assert program.national_target == 1_500_000
+    assert program.phase_on(date(2026, 11, 1)).code == "phase-3"  # type: ignore[union-attr]
+    assert changed.targets[("vn", "phase-3")].assigned == 500_000
+    assert changed.targets[("vn", "program")].assigned == 1_500_000
+    assert flags == []
+    # The provinces' phase targets now add up to less than their programs: accepted.
+    found = findings(changed.targets, changed.tree, program)
+    assert [f for f in found if f.severity == "refused"] == []
+    with pytest.raises(ChangeRefused, match="start after the program's last day, 2023-09-01"):
+        apply_change(REFERENCE, phase_3(date(2023, 9, 1)))
+    with pytest.raises(ChangeRefused, match="a scope 'phase-3' already"):
+        apply_change(changed, phase_3(date(2028, 1, 1)))
 
 
 def test_replay_applies_versions_in_order_whatever_order_they_arrive_in_up_to_a_gap() -> None:

@@ -75,8 +75,8 @@ def test_the_committed_targets_agree_with_each_other() -> None:
             " 2,300",
         ),
         (
-            [("a", "program", 2300), ("a", "phase-1", 2300)],
-            "leave less than one initiative for each of the 1 other phase(s)",
+            [("a", "program", 2300), ("a", "phase-1", 2301)],
+            "phase targets phase-1 2,301 = 2,301 exceed the program target 2,300",
         ),
     ],
 )

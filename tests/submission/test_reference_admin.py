@@ -174,3 +174,35 @@ async def test_a_replica_follows_the_changes_another_one_accepted(
             "the other replica at version 1",
         )
         assert NEW_UNION in other.state.ctx.reference.tree
+
+
+async def test_the_national_office_adds_a_phase_and_intake_takes_its_dates(
+    submission: RunningSubmission,
+) -> None:
+    national = await submission.new_key("vn", manage_reference=True)
+    province = await submission.new_key(PROVINCE, manage_reference=True)
+    phase = change(
+        "Giai đoạn 3 của chương trình",
+        kind="phase_added",
+        code="phase-3",
+        name="Giai đoạn 3",
+        starts_on="2023-09-02",
+        ends_on="2027-12-31",
+        national_target=500_000,
+    )
+    refused = await submission.http.post("/v1/reference/changes", json=phase, headers=province)
+    assert refused.status_code == 403
+    portal = await submission.new_key(PROVINCE)
+    late = draft(union_code=f"{DISTRICT}.cs0001", submitted_at="2024-03-01T09:00:00+07:00")
+    before = await submission.http.post(
+        "/v1/submissions", json=late, headers={**portal, "Idempotency-Key": "p3-before"}
+    )
+    assert before.status_code == 422  # outside every phase
+    added = await submission.http.post("/v1/reference/changes", json=phase, headers=national)
+    assert added.status_code == 201, added.text
+    after = await submission.http.post(
+        "/v1/submissions", json=late, headers={**portal, "Idempotency-Key": "p3-after"}
+    )
+    assert after.status_code == 201, after.text
+    assert after.json()["phase"] == "phase-3"
+    assert submission.ctx.reference.targets[("vn", "program")].assigned == 1_500_000
