@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import Message
 from shared.text import NO_CONTROL_PATTERN
@@ -57,15 +57,9 @@ class TargetValue(BaseModel):
 
     scope: str = Field(pattern=CODE_PATTERN, description="'program' or a phase code.")
     assigned: int = Field(ge=1, le=100_000_000)
-    self_set: int | None = Field(None, ge=1, le=100_000_000)
-
-    @model_validator(mode="after")
-    def _self_set_not_below(self) -> TargetValue:
-        if self.self_set is not None and self.self_set < self.assigned:
-            raise ValueError(
-                f"the self-set target {self.self_set} is below the assigned {self.assigned}"
-            )
-        return self
+    self_set: int | None = Field(
+        None, ge=1, le=100_000_000, description="Never below ``assigned`` (else refused)."
+    )
 
 
 class TargetsSet(_Change):
@@ -84,15 +78,9 @@ class PhaseAdded(_Change):
     kind: Literal["phase_added"] = "phase_added"
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_PATTERN)
-    starts_on: date
-    ends_on: date
+    starts_on: date = Field(description="After the program's last day (else refused).")
+    ends_on: date = Field(description="Not before ``starts_on`` (else refused).")
     national_target: int = Field(ge=1, le=100_000_000)
-
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> PhaseAdded:
-        if self.ends_on < self.starts_on:
-            raise ValueError(f"the phase ends on {self.ends_on}, before it starts")
-        return self
 
 
 Change = Annotated[

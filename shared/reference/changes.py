@@ -164,6 +164,8 @@ class _Draft:
             raise ChangeRefused(
                 f"a phase added must start after the program's last day, {program.ends_on}"
             )
+        if change.ends_on < change.starts_on:
+            raise ChangeRefused(f"the phase ends on {change.ends_on}, before it starts")
         phase = Phase(
             change.code, change.name, change.starts_on, change.ends_on, change.national_target
         )
@@ -192,6 +194,11 @@ class _Draft:
             if value.scope not in scopes:
                 known = ", ".join(sorted(scopes))
                 raise ChangeRefused(f"unknown scope {value.scope!r} (known: {known})")
+            if value.self_set is not None and value.self_set < value.assigned:
+                raise ChangeRefused(
+                    f"the self-set target {value.self_set:,} of {value.scope} is below the "
+                    f"assigned {value.assigned:,}"
+                )
             targets[(union.code, value.scope)] = Target(
                 union.code, value.scope, value.assigned, value.self_set
             )

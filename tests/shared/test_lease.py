@@ -102,9 +102,9 @@ async def test_a_takeover_waits_for_the_holders_fenced_transaction(
 async def test_a_replica_that_does_not_migrate_names_the_missing_revision(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'notify.sqlite3'}")
     try:
-        await migrate(engine, MIGRATIONS, "0003")
+        await migrate(engine, MIGRATIONS, "0004")
         assert await unapplied_migrations(engine, MIGRATIONS) == (
-            "database schema at revision 0003, the code needs 0004"
+            "database schema at revision 0004, the code needs 0005"
         )
         await migrate(engine, MIGRATIONS)
         assert await unapplied_migrations(engine, MIGRATIONS) is None

@@ -77,6 +77,23 @@ def test_a_union_added_below_an_open_one_takes_submissions_at_the_next_version()
             ),
             "differ from the program target 3,000",
         ),
+        (
+            TargetsSet(
+                union_code=DISTRICT,
+                targets=[TargetValue(scope="program", assigned=500, self_set=400)],
+            ),
+            "self-set target 400 of program is below the assigned 500",
+        ),
+        (
+            PhaseAdded(
+                code="phase-3",
+                name="3",
+                starts_on=date(2024, 1, 1),
+                ends_on=date(2023, 12, 31),
+                national_target=1,
+            ),
+            "ends on 2023-12-31, before it starts",
+        ),
     ],
 )
 def test_a_change_that_contradicts_the_data_is_refused_with_its_reason(

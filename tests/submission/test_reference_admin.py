@@ -122,8 +122,8 @@ async def test_targets_are_assigned_from_above_and_raised_by_the_union_itself(
         json=target(scope="program", assigned=500, self_set=400),
         headers=district,
     )
-    assert below.status_code == 422
-    assert "below the assigned 500" in below.text
+    assert below.status_code == 409
+    assert "self-set target 400 of program is below the assigned 500" in below.text
     assert submission.ctx.reference.targets[(DISTRICT, "program")].effective == 800
 
 
