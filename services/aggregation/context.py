@@ -10,7 +10,7 @@ from services.aggregation.live import RevisionWatch
 from services.aggregation.settings import AggregationSettings
 from services.aggregation.snapshots import SnapshotPublisher
 from services.aggregation.worker import LedgerWorker
-from shared.reference.catalog import ReferenceData, load_reference
+from shared.reference.catalog import ReferenceData
 from shared.reference.live import LiveReference
 from shared.reference.unions import Union
 from shared.runtime import Runtime
@@ -43,12 +43,7 @@ class AggregationContext:
         # One writer across replicas: the ledger and the publisher run in the lease holder.
         runtime = Runtime(SERVICE, settings, MIGRATIONS, leased=True)
         assert runtime.lease is not None
-        live = LiveReference(
-            load_reference(settings.reference_dir),
-            runtime.sessions,
-            settings.reference_follow_seconds,
-        )
-        runtime.details["reference_version"] = lambda: live.current.version
+        live = LiveReference.of(runtime, settings)
         lock = asyncio.Lock()
         snapshots = SnapshotPublisher(
             sessions=runtime.sessions,

@@ -11,7 +11,7 @@ from services.notify.auth import Client, keyring
 from services.notify.dispatch import Dispatcher
 from services.notify.settings import NotifySettings
 from shared.keys import Keyring
-from shared.reference.catalog import ReferenceData, load_reference
+from shared.reference.catalog import ReferenceData
 from shared.reference.live import LiveReference
 from shared.runtime import Runtime
 
@@ -35,12 +35,7 @@ class NotifyContext:
         # One writer across replicas: milestones are recorded and notices sent by the holder.
         runtime = Runtime(SERVICE, settings, MIGRATIONS, leased=True)
         assert runtime.lease is not None
-        live = LiveReference(
-            load_reference(settings.reference_dir),
-            runtime.sessions,
-            settings.reference_follow_seconds,
-        )
-        runtime.details["reference_version"] = lambda: live.current.version
+        live = LiveReference.of(runtime, settings)
         dispatcher = Dispatcher(
             sessions=runtime.sessions,
             fence=runtime.lease.fence,

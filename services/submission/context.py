@@ -12,7 +12,7 @@ from services.submission.settings import SubmissionSettings
 from services.submission.store import fill_union_paths
 from services.submission.validation import Limits
 from shared.keys import Keyring
-from shared.reference.catalog import ReferenceData, load_reference
+from shared.reference.catalog import ReferenceData
 from shared.reference.live import LiveReference
 from shared.runtime import Runtime
 
@@ -34,12 +34,7 @@ class SubmissionContext:
     def build(cls, settings: SubmissionSettings) -> SubmissionContext:
         """Load the reference data and wire the runtime."""
         runtime = Runtime(SERVICE, settings, MIGRATIONS)
-        live = LiveReference(
-            load_reference(settings.reference_dir),
-            runtime.sessions,
-            settings.reference_follow_seconds,
-        )
-        runtime.details["reference_version"] = lambda: live.current.version
+        live = LiveReference.of(runtime, settings)
         limits = Limits(
             max_benefit_vnd=settings.max_benefit_vnd,
             future_tolerance=timedelta(minutes=settings.future_tolerance_minutes),

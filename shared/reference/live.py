@@ -23,8 +23,10 @@ from shared.contracts.envelope import utc_now
 from shared.contracts.reference import ReferenceChangedV1
 from shared.db import UtcDateTime
 from shared.observability import REFERENCE_VERSION
-from shared.reference.catalog import ReferenceData
+from shared.reference.catalog import ReferenceData, load_reference
 from shared.reference.changes import replay
+from shared.runtime import Runtime
+from shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +98,18 @@ class LiveReference:
         self._loop = Loop("reference-follow", self._follow)
         REFERENCE_VERSION.set(base.version)
 
+    @classmethod
+    def of(cls, runtime: Runtime, settings: CommonSettings) -> LiveReference:
+        """The reference data of a service process: the files of ``reference_dir``, following
+        the runtime's database, its version shown on ``/ready``."""
+        live = cls(
+            load_reference(settings.reference_dir),
+            runtime.sessions,
+            settings.reference_follow_seconds,
+        )
+        runtime.details["reference_version"] = lambda: live.current.version
+        return live
+
     @property
     def current(self) -> ReferenceData:
         """The reference data at the highest version this process has applied."""
@@ -131,6 +145,6 @@ class LiveReference:
         while True:
             try:
                 await self.refresh()
-            except Exception:
-                log.exception("reference_refresh_failed")
+            except Exception as error:  # the database away: readiness says so, try again
+                log.warning("reference_refresh_failed", error=repr(error)[:300])
             await asyncio.sleep(self._interval)

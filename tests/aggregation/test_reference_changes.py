@@ -10,35 +10,19 @@ from typing import Any
 import httpx
 
 from pipeline.tap import Tap
-from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.reference import (
-    Change,
     PhaseAdded,
-    ReferenceChangedV1,
     TargetsSet,
     TargetValue,
     UnionAdded,
 )
 from shared.polling import poll
 from tests.aggregation.test_service import progress_of, send
-from tests.support.events import facts, screened
+from tests.support.events import facts, reference_changed, screened
 
 DISTRICT = "ldld-lai-chau.h01"
 NEW_UNION = f"{DISTRICT}.moi01"
 PROGRESS = "progress.updated.v1"
-
-
-def changed(version: int, change: Change) -> ReferenceChangedV1:
-    message_id = derived_message_id(ReferenceChangedV1.NAME, str(version))
-    return ReferenceChangedV1(
-        message_id=message_id,
-        correlation_id=message_id,
-        occurred_at=utc_now(),
-        version=version,
-        changed_by="test office",
-        reason="test",
-        change=change,
-    )
 
 
 def new_union_facts(submission_id: str) -> dict[str, Any]:
@@ -61,13 +45,13 @@ async def test_changes_apply_without_a_restart_whatever_order_they_arrive_in(
     existing = [
         screened(facts(f"s{i}", f"{DISTRICT}.cs0001", date(2022, 3, 1 + i))) for i in range(3)
     ]
-    added = changed(
+    added = reference_changed(
         1,
         UnionAdded(
             code=NEW_UNION, name="Công đoàn cơ sở mới", level="grassroots", parent_code=DISTRICT
         ),
     )
-    target = changed(
+    target = reference_changed(
         2, TargetsSet(union_code=DISTRICT, targets=[TargetValue(scope="program", assigned=4)])
     )
     before = await progress_of(aggregation, DISTRICT)
@@ -96,7 +80,7 @@ async def test_changes_apply_without_a_restart_whatever_order_they_arrive_in(
     ready = await aggregation.get("/ready")
     assert ready.json()["reference_version"] == 2
 
-    phase = changed(
+    phase = reference_changed(
         3,
         PhaseAdded(
             code="phase-3",

@@ -4,7 +4,7 @@ refused with a reason, or giving the next version; replayed in version order."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
@@ -25,21 +25,10 @@ from shared.reference.changes import ChangeRefused, apply_change, apply_changes,
 from shared.reference.consistency import findings
 from shared.reference.unions import UnionTree
 from shared.settings import REPO_ROOT
+from tests.support.events import reference_changed
 
 REFERENCE = load_reference(REPO_ROOT / "reference")
 DISTRICT = "ldld-lai-chau.h01"
-
-
-def event(version: int, change: Change) -> ReferenceChangedV1:
-    return ReferenceChangedV1(
-        message_id=f"m{version}",
-        correlation_id=f"m{version}",
-        occurred_at=datetime(2022, 1, 1, tzinfo=UTC),
-        version=version,
-        changed_by="test",
-        reason="test",
-        change=change,
-    )
 
 
 def added(code: str, parent: str = DISTRICT, level: str = "grassroots") -> UnionAdded:
@@ -162,9 +151,9 @@ def test_a_phase_added_after_the_last_grows_the_national_targets_and_takes_its_d
 
 
 def test_replay_applies_versions_in_order_whatever_order_they_arrive_in_up_to_a_gap() -> None:
-    one = event(1, added("ldld-lai-chau.h01.a"))
-    two = event(2, UnionRenamed(code="ldld-lai-chau.h01.a", name="Tên mới"))
-    four = event(4, UnionClosed(code="ldld-lai-chau.h01.a"))
+    one = reference_changed(1, added("ldld-lai-chau.h01.a"))
+    two = reference_changed(2, UnionRenamed(code="ldld-lai-chau.h01.a", name="Tên mới"))
+    four = reference_changed(4, UnionClosed(code="ldld-lai-chau.h01.a"))
     replayed: ReferenceData = replay(REFERENCE, [four, two, one])
     assert replayed.version == 2  # four waits for three
     assert replayed.tree["ldld-lai-chau.h01.a"].name == "Tên mới"
@@ -223,7 +212,7 @@ def test_changes_arriving_in_any_order_and_in_any_batches_give_the_same_data(
     """A follower that receives the versions shuffled, a few at a time (each batch stored and
     replayed), ends with the data the changes give applied in order."""
     in_order, _ = apply_changes(SMALL, changes)
-    arriving = [event(version, change) for version, change in enumerate(changes, start=1)]
+    arriving = [reference_changed(number, change) for number, change in enumerate(changes, 1)]
     shuffler.shuffle(arriving)
     stored: list[ReferenceChangedV1] = []
     followed = SMALL

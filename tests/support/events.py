@@ -9,6 +9,7 @@ from typing import Any
 
 from pipeline.texts import Initiative
 from shared.contracts.envelope import derived_message_id, utc_now
+from shared.contracts.reference import Change, ReferenceChangedV1
 from shared.contracts.submission import (
     ReceivedV1,
     RecognitionKind,
@@ -119,4 +120,18 @@ def reviewed(fact: dict[str, Any], decision: ReviewDecision, sequence: int) -> R
         reviewer_union=fact["union_code"],
         decided_at=utc_now(),
         **fact,
+    )
+
+
+def reference_changed(version: int, change: Change) -> ReferenceChangedV1:
+    """The submission service's ``reference.changed.v1`` of ``change`` at ``version``."""
+    message_id = derived_message_id(ReferenceChangedV1.NAME, str(version))
+    return ReferenceChangedV1(
+        message_id=message_id,
+        correlation_id=message_id,
+        occurred_at=utc_now(),
+        version=version,
+        changed_by="test office",
+        reason="test",
+        change=change,
     )
