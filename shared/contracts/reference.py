@@ -8,7 +8,7 @@ no gaps, so a consumer applies them in version order whatever order they arrive 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,8 +19,13 @@ CODE_PATTERN = r"^[a-z0-9][a-z0-9.\-]{0,99}$"
 Level = Literal["national", "province", "central_sector", "district", "sector", "grassroots"]
 
 
+def _kind_required(schema: dict[str, Any]) -> None:
+    """``kind`` has a default in Python, but a message must carry it: it says which change."""
+    schema["required"] = ["kind", *schema.get("required", [])]
+
+
 class _Change(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra=_kind_required)
 
 
 class UnionAdded(_Change):

@@ -5,9 +5,10 @@ own least-privilege broker user and no permission to declare; PostgreSQL with on
 database per service, created by ``deploy/postgres/init.sql``, migrated by each service's
 ``migrate`` command; two replicas of every service, none in development mode. During a
 simulated campaign: the active replica of each service is killed with SIGKILL, the broker node
-leading the most quorum queues is stopped and brought back, PostgreSQL is restarted. At the end
-every count is exact, every milestone reached the subscriber once, nothing is dead-lettered and
-every consumer is back. Throughout, Prometheus and Alertmanager run with the deployment's files:
+leading the most quorum queues is stopped and brought back, PostgreSQL is restarted, and a union
+office renames a union. At the end every count is exact, every milestone reached the subscriber
+once, nothing is dead-lettered, every consumer is back and every replica serves the renamed
+union's version of the reference data. Throughout, Prometheus and Alertmanager run with the deployment's files:
 every dashboard panel's query returns data, and an alert fires while a replica is down.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.processes import SERVICES, ServiceProcess, free_port
+from pipeline.processes import SERVICES, ServiceProcess, create_api_key, free_port
 from pipeline.simulate import send_http
 from shared.messaging.topology import ALL_QUEUES, DEDUP_RECEIVED
 from shared.polling import poll
@@ -40,6 +41,7 @@ from tests.support.replicas import ReplicatedPipeline
 
 COUNT = 20_000
 RATE = 100  # submissions a second: the campaign lasts about as long as the faults take
+RENAMED = "ldld-ha-noi.h03.cs0002"  # a union renamed while the campaign runs
 DATABASE_OUTAGE = 5.0  # seconds PostgreSQL stays down
 REPLICAS = 2
 
@@ -283,8 +285,21 @@ def scrape_targets(cluster: RabbitCluster, pipeline: ReplicatedPipeline) -> dict
 
 
 async def campaign_under_faults(run: CampaignRun, faults: Faults) -> None:
-    """Send the campaign while the faults happen; check everything came out right."""
+    """Send the campaign while the faults happen, with a reference change among the first
+    filings; check everything came out right."""
+    office = create_api_key(
+        run.pipeline.database_env("submission"), name="office", scope="vn", manage_reference=True
+    )
     async with run.client("submission") as client:
+        renamed = await client.post(
+            "/v1/reference/changes",
+            json={
+                "reason": "tên mới",
+                "change": {"kind": "union_renamed", "code": RENAMED, "name": "Tên mới"},
+            },
+            headers={"X-API-Key": office},
+        )
+        assert renamed.status_code == 201, renamed.text
         sending = asyncio.create_task(
             send_http(client, run.portal_key, run.filed, rate=RATE, concurrency=2, retry_for=300)
         )
@@ -310,6 +325,13 @@ async def campaign_under_faults(run: CampaignRun, faults: Faults) -> None:
         if spec.name.split(".")[0] in SERVICES:
             consumers = await asyncio.to_thread(active_consumers, faults.cluster, spec.name)
             assert consumers, f"nobody consumes {spec.name}"
+    # The change reached every replica of the services that follow reference data, published
+    # and consumed by their least-privilege broker users.
+    for service in ("submission", "aggregation", "notify"):
+        for replica in run.pipeline.replicas[service]:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{replica.port}") as http:
+                ready = (await http.get("/ready")).json()
+            assert ready["reference_version"] == 1, (service, replica.port, ready)
 
 
 async def dashboards_and_alerts(
