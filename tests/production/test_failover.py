@@ -8,8 +8,9 @@ simulated campaign: the active replica of each service is killed with SIGKILL, t
 leading the most quorum queues is stopped and brought back, PostgreSQL is restarted, and a union
 office renames a union. At the end every count is exact, every milestone reached the subscriber
 once, nothing is dead-lettered, every consumer is back and every replica serves the renamed
-union's version of the reference data. Throughout, Prometheus and Alertmanager run with the deployment's files:
-every dashboard panel's query returns data, and an alert fires while a replica is down.
+union's version of the reference data. Throughout, Prometheus and Alertmanager run with the
+deployment's files: every dashboard panel's query returns data, and an alert fires while a
+replica is down.
 """
 
 from __future__ import annotations
