@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 
@@ -18,7 +17,7 @@ from services.submission.reference_admin import Contended, NotAllowed, accept_ch
 from shared.contracts.reference import Change, ReferenceChangedV1
 from shared.http import ApiError
 from shared.reference.changes import ChangeRefused
-from shared.reference.live import REFERENCE_CHANGES
+from shared.reference.live import stored_changes
 from shared.text import NO_CONTROL_PATTERN
 
 router = APIRouter(prefix="/v1/reference", tags=["reference"])
@@ -87,13 +86,7 @@ async def change_log(
 ) -> list[ChangeView]:
     """The change log, oldest first: every accepted change, who made it, when and why."""
     async with ctx.runtime.sessions() as session:
-        rows = await session.scalars(
-            sa.select(REFERENCE_CHANGES.c.event)
-            .where(REFERENCE_CHANGES.c.version > after)
-            .order_by(REFERENCE_CHANGES.c.version)
-            .limit(limit)
-        )
-        return [ChangeView.of(ReferenceChangedV1.model_validate_json(row)) for row in rows]
+        return [ChangeView.of(event) for event in await stored_changes(session, after, limit)]
 
 
 @router.post(

@@ -63,12 +63,15 @@ async def record_change(session: AsyncSession, event: ReferenceChangedV1) -> boo
     return True
 
 
-async def stored_changes(session: AsyncSession, after: int) -> list[ReferenceChangedV1]:
-    """The kept changes above version ``after``, in version order."""
+async def stored_changes(
+    session: AsyncSession, after: int, limit: int | None = None
+) -> list[ReferenceChangedV1]:
+    """The kept changes above version ``after``, in version order (the first ``limit``)."""
     rows = await session.scalars(
         sa.select(REFERENCE_CHANGES.c.event)
         .where(REFERENCE_CHANGES.c.version > after)
         .order_by(REFERENCE_CHANGES.c.version)
+        .limit(limit)
     )
     return [ReferenceChangedV1.model_validate_json(row) for row in rows]
 
