@@ -61,12 +61,15 @@ async def _apply(events: list[Any], batch: int, folder: Path) -> float:
     engine = make_engine(f"sqlite+aiosqlite:///{folder / 'aggregation.sqlite3'}")
     await migrate(engine, MIGRATIONS)
     sessions = make_sessionmaker(engine)
-    tree = reference().tree
+    placing = reference().placing
     started = time.perf_counter()
     for start in range(0, len(events), batch):
         async with sessions() as session, session.begin():
             await ledger.apply_batch(
-                session, events[start : start + batch], tree=tree, tracked=lambda _u, _s: False
+                session,
+                events[start : start + batch],
+                placing=placing,
+                tracked=lambda _u, _s: False,
             )
             committing = time.perf_counter()
         SPENT["commit"] += time.perf_counter() - committing

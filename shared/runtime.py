@@ -191,6 +191,11 @@ class Runtime:
         if leased:
             self._leased_consumers.append(consumer)
 
+    @property
+    def active(self) -> bool:
+        """Whether this replica holds its service's lease (never, for a service without one)."""
+        return self._active
+
     def while_active(self, start: Callable[[], None], stop: Callable[[], Awaitable[None]]) -> None:
         """Run a background part (started by ``start``) only while this replica holds the lease."""
         if self.lease is None:

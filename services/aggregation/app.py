@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 
 from services.aggregation import api, board, consumers
 from services.aggregation.context import AggregationContext
 from services.aggregation.reference_copy import copy_reference
 from services.aggregation.settings import AggregationSettings
+from services.aggregation.worker import LedgerFailed, LedgerUnavailable
 from shared import http
 from shared.reference.catalog import ReferenceData
 from shared.reference.targets import PROGRAM_SCOPE
 from shared.reference.unions import LEVELS
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(settings: AggregationSettings | None = None) -> FastAPI:
@@ -25,7 +29,17 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
     async def copied(reference: ReferenceData) -> None:
         await copy_reference(ctx.runtime.sessions, reference)
 
+    async def placed(_reference: ReferenceData) -> None:
+        # A union moved or merged: counted where it now belongs without waiting for a batch.
+        if ctx.runtime.active:
+            try:
+                async with ctx.apply_lock:
+                    await ctx.ledger.follow_reference()
+            except (LedgerUnavailable, LedgerFailed) as error:
+                log.warning("reference_placed_at_next_batch", error=str(error)[:300])
+
     ctx.live.when_changed(copied)
+    ctx.live.when_changed(placed)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

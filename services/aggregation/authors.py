@@ -18,10 +18,13 @@ PathOf = Callable[[str], tuple[str, ...]]
 
 
 def covered(unions_with_counted: set[str], path_of: PathOf) -> set[tuple[str, Reach]]:
-    """The (union, reach) rows an author appears in, given the unions where they count."""
-    rows = {(union, Reach.OWN) for union in unions_with_counted}
+    """The (union, reach) rows an author appears in, given the unions they filed with where
+    they count (``path_of`` says where each union's submissions count now)."""
+    rows: set[tuple[str, Reach]] = set()
     for union in unions_with_counted:
-        rows.update((ancestor, Reach.SUBTREE) for ancestor in path_of(union))
+        path = path_of(union)
+        rows.add((path[-1], Reach.OWN))
+        rows.update((ancestor, Reach.SUBTREE) for ancestor in path)
     return rows
 
 
@@ -46,9 +49,27 @@ def coverage_changes(
     for (author, scope), unions in after.items():
         was_in = {u for u, n in tallies_before.get((author, scope), {}).items() if n > 0}
         now_in = {u for u, n in unions.items() if n > 0}
-        if was_in == now_in:
-            continue
-        was, now = covered(was_in, path_of), covered(now_in, path_of)
-        for union, reach in now ^ was:
-            changes.add_distinct_authors((union, scope, reach), +1 if (union, reach) in now else -1)
+        if was_in != now_in:
+            _record(changes, scope, covered(was_in, path_of), covered(now_in, path_of))
     return new_rows
+
+
+def coverage_moves(
+    tallies: Mapping[tuple[str, str], dict[str, int]],
+    changes: Changes,
+    before: PathOf,
+    after: PathOf,
+) -> None:
+    """Record in ``changes`` how distinct-author figures move when the unions' submissions
+    count where ``after`` puts them instead of ``before`` (a union moved or merged); the
+    per-union tallies themselves stay as they are."""
+    for (_, scope), unions in tallies.items():
+        counting = {u for u, n in unions.items() if n > 0}
+        _record(changes, scope, covered(counting, before), covered(counting, after))
+
+
+def _record(
+    changes: Changes, scope: str, was: set[tuple[str, Reach]], now: set[tuple[str, Reach]]
+) -> None:
+    for union, reach in now ^ was:
+        changes.add_distinct_authors((union, scope, reach), +1 if (union, reach) in now else -1)

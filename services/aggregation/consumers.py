@@ -41,16 +41,14 @@ def register(ctx: AggregationContext) -> None:
 
     def vet(event: ScreenedV1 | ReviewedV1) -> str | None:
         """Why an event can never be counted here, or None (its facts must match the
-        reference data this service holds: same program, known union and path, right phase).
+        reference data this service holds: same program, known union, right phase; the union
+        path is not compared, the ledger places submissions from its own reference history).
         An event ``behind`` is judged at commit, once the reference data is looked at again."""
         reference = ctx.reference
         if event.program != reference.program.code:
             return f"unknown program {event.program!r}"
         if behind(event):
             return None
-        path = reference.tree.path(event.union_code)
-        if tuple(event.union_path) not in (path, path[:-1]):
-            return f"union path {event.union_path} differs from the reference tree's {path}"
         phase = reference.program.phase_on(event.local_date)
         if phase is None or phase.code != event.phase:
             return f"local date {event.local_date} is not in phase {event.phase!r}"

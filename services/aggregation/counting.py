@@ -10,7 +10,7 @@ of standings) end in the same figures.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -22,6 +22,7 @@ from shared.contracts.submission import (
     ScreenedV1,
     Verdict,
 )
+from shared.reference.history import Path
 from shared.reference.targets import PROGRAM_SCOPE
 
 EXCLUDING_DECISIONS = frozenset(
@@ -61,12 +62,13 @@ class SubmissionEvent(NamedTuple):
     verdict, or with a review's decision and sequence.
 
     A plain tuple: the service process sends batches of them to its ledger process, and tuples
-    of strings, numbers and dates cross a pipe far cheaper than JSON parsed a second time.
+    of strings, numbers and dates cross a pipe far cheaper than JSON parsed a second time. The
+    union path the message carries is left out: the ledger places every submission from its
+    own reference history (``shared.reference.history``).
     """
 
     submission_id: str
     union_code: str
-    union_path: tuple[str, ...]  # from the national node down to ``union_code`` inclusive
     phase: str
     local_date: date
     benefit_vnd: int
@@ -78,13 +80,9 @@ class SubmissionEvent(NamedTuple):
     @classmethod
     def of(cls, message: ScreenedV1 | ReviewedV1) -> SubmissionEvent:
         """The event a ``submission.screened`` or ``submission.reviewed`` message carries."""
-        path = tuple(message.union_path)
-        if not path or path[-1] != message.union_code:
-            path = (*path, message.union_code)
         facts = (
             message.submission_id,
             message.union_code,
-            path,
             message.phase,
             message.local_date,
             message.benefit_vnd,
@@ -101,7 +99,6 @@ class SubmissionState:
 
     submission_id: str
     union_code: str
-    union_path: tuple[str, ...]
     phase: str
     local_date: date
     benefit_vnd: int
@@ -166,6 +163,9 @@ class Reach(StrEnum):
 
 TallyKey = tuple[str, str, Reach]  # (union code, scope, reach)
 AuthorKey = tuple[str, str, str]  # (author key, scope, union code)
+Placement = tuple[Path, Path]  # where a submission counts: as of now, and as filed
+Place = Callable[[str, date], Placement]  # a union and a local date → their placement
+_Placed = dict[tuple[Path, str], list[Any]]  # per (path, scope): five figures and a latest date
 
 
 def _six_zeros() -> list[int]:
@@ -176,79 +176,82 @@ def _six_zeros() -> list[int]:
 class Changes:
     """Everything a batch changes, summed per counter row; applied to the store in one go.
 
-    ``tallies`` holds the six figures of ``Figures`` as a mutable list per row: a batch adds up
-    hundreds of thousands of changes, and in-place sums keep that cheap. Transitions are first
-    summed per union filed with (``add_transition``), then carried up the tree (``roll_up``).
+    ``tallies`` holds the six figures of ``Figures`` as a mutable list per row, counted as of
+    now: a batch adds up hundreds of thousands of changes, and in-place sums keep that cheap.
+    ``offsets`` holds, for the rows where counting as filed differs (a union moved or merged),
+    the five summed figures as filed minus as of now. Transitions are first summed per path
+    counted along (``add_transition``, ``move``), then carried up the tree (``roll_up``).
     """
 
     tallies: defaultdict[TallyKey, list[int]] = field(
         default_factory=lambda: defaultdict(_six_zeros)
     )
+    offsets: dict[TallyKey, list[int]] = field(default_factory=dict)
     daily: defaultdict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
     authors: defaultdict[AuthorKey, int] = field(default_factory=lambda: defaultdict(int))
     latest_on: dict[TallyKey, date] = field(default_factory=dict)
-    # Per (union filed with, scope): five figures and the latest local date among them.
-    _filed: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
-    _filed_daily: defaultdict[tuple[str, date], int] = field(
+    _placed: _Placed = field(default_factory=dict)
+    _filed_apart: _Placed = field(default_factory=dict)
+    _placed_daily: defaultdict[tuple[Path, date], int] = field(
         default_factory=lambda: defaultdict(int)
     )
-    _paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def figures(self, key: TallyKey) -> Figures:
         """The summed change of one counter row."""
         return Figures(*self.tallies.get(key, _six_zeros()))
 
-    def add_transition(self, before: SubmissionState | None, after: SubmissionState) -> None:
-        """Record one submission moving from ``before`` to ``after``, for the union it was filed
-        with, in both scopes (``roll_up`` carries it to the ancestors)."""
+    def add_transition(
+        self, before: SubmissionState | None, after: SubmissionState, placement: Placement
+    ) -> None:
+        """Record one submission moving from ``before`` to ``after``, where ``placement`` puts
+        it, in both scopes (``roll_up`` carries it to the ancestors)."""
         new, old = contribution(after), contribution(before)
-        received = new[0] - old[0]
-        counted = new[1] - old[1]
-        flagged = new[2] - old[2]
-        excluded = new[3] - old[3]
-        benefit = new[4] - old[4]
-        if not (received or counted or flagged or excluded or benefit):
-            return
-        union, day = after.union_code, after.local_date
-        self._paths[union] = after.union_path
-        for scope in (after.phase, PROGRAM_SCOPE):
-            sums = self._filed.get((union, scope))
-            if sums is None:
-                sums = self._filed[(union, scope)] = [0, 0, 0, 0, 0, day]
-            elif day > sums[5]:
-                sums[5] = day
-            sums[0] += received
-            sums[1] += counted
-            sums[2] += flagged
-            sums[3] += excluded
-            sums[4] += benefit
-            if counted:
-                self.authors[(after.author_key, scope, union)] += counted
+        delta = [new[i] - old[i] for i in range(5)]
+        if any(delta):
+            self._place(after, delta, placement, authors=True)
+
+    def move(self, state: SubmissionState, before: Placement, after: Placement) -> None:
+        """Record a submission counted where ``before`` put it moving to where ``after`` puts
+        it (its union moved or merged); its authors' tallies stay keyed by the union filed
+        with (``authors.coverage_moves`` moves their coverage)."""
+        if before != after:
+            figures = list(contribution(state))
+            self._place(state, [-n for n in figures], before, authors=False)
+            self._place(state, figures, after, authors=False)
+
+    def _place(
+        self, state: SubmissionState, delta: list[int], placement: Placement, *, authors: bool
+    ) -> None:
+        now, filed = placement
+        day, counted = state.local_date, delta[1]
+        for scope in (state.phase, PROGRAM_SCOPE):
+            _add_into(self._placed, (now, scope), delta, day)
+            if filed != now:
+                _add_into(self._filed_apart, (filed, scope), delta, day)
+                _add_into(self._filed_apart, (now, scope), [-n for n in delta], day)
+            if authors and counted:
+                self.authors[(state.author_key, scope, state.union_code)] += counted
         if counted:
-            self._filed_daily[(union, day)] += counted
+            self._placed_daily[(now, day)] += counted
 
     def roll_up(self) -> None:
-        """Write the own row of every union filed with, and the subtree rows of it and of every
-        ancestor. A subtree's change is the union's own change plus its children's subtree
-        changes, so the sums climb one level at a time: each union is added up once per batch,
-        however many submissions below it moved."""
-        paths = self._paths
-        climbing: defaultdict[int, dict[tuple[str, str], list[Any]]] = defaultdict(dict)
-        for (union, scope), sums in self._filed.items():
-            self.tallies[(union, scope, Reach.OWN)][:5] = sums[:5]
-            climbing[len(paths[union]) - 1][(union, scope)] = list(sums)
-        for depth in range(max(climbing, default=-1), -1, -1):
-            above = climbing[depth - 1]
-            for (union, scope), sums in climbing.pop(depth).items():
-                key = (union, scope, Reach.SUBTREE)
-                self.tallies[key][:5] = sums[:5]
-                self.latest_on[key] = sums[5]
-                if depth:
-                    parent = paths[union][depth - 1]
-                    paths.setdefault(parent, paths[union][:depth])
-                    _add_into(above, (parent, scope), sums)
-        for (union, day), counted in self._filed_daily.items():
-            for ancestor in paths[union]:
+        """Write the own row of every union counted with, and the subtree rows of it and of
+        every ancestor, as of now and (where they differ) the offsets as filed; then the daily
+        counts of every ancestor."""
+        for key, sums in _climbed(self._placed):
+            if any(sums[:5]):
+                row = self.tallies[key]
+                for i in range(5):
+                    row[i] += sums[i]
+                if key[2] is Reach.SUBTREE:
+                    self.latest_on[key] = max(sums[5], self.latest_on.get(key, sums[5]))
+        for key, sums in _climbed(self._filed_apart):
+            offset = self.offsets.setdefault(key, [0, 0, 0, 0, 0])
+            for i in range(5):
+                offset[i] += sums[i]
+        self.offsets = {key: sums for key, sums in self.offsets.items() if any(sums)}
+        for (path, day), counted in self._placed_daily.items():
+            for ancestor in path:
                 self.daily[(ancestor, day)] += counted
 
     def add_distinct_authors(self, key: TallyKey, change: int) -> None:
@@ -261,25 +264,41 @@ class Changes:
                 self.tallies[subtree] = _six_zeros()
 
 
-def _add_into(
-    rows: dict[tuple[str, str], list[Any]], key: tuple[str, str], sums: list[Any]
-) -> None:
+def _climbed(placed: _Placed) -> Iterator[tuple[TallyKey, list[Any]]]:
+    """The own row of each union counted with and the subtree rows of it and its ancestors,
+    from sums per (path, scope). A subtree's sum is its own plus its children's subtree sums,
+    so the sums climb one level at a time: each union is added up once, however many
+    submissions below it moved. A union reached along two paths (before and after a move)
+    comes out once per path."""
+    climbing: defaultdict[int, _Placed] = defaultdict(dict)
+    for (path, scope), sums in placed.items():
+        yield (path[-1], scope, Reach.OWN), sums
+        _add_into(climbing[len(path) - 1], (path, scope), sums, sums[5])
+    for depth in range(max(climbing, default=-1), -1, -1):
+        for (path, scope), sums in climbing.pop(depth).items():
+            yield (path[-1], scope, Reach.SUBTREE), sums
+            if depth:
+                _add_into(climbing[depth - 1], (path[:-1], scope), sums, sums[5])
+
+
+def _add_into(rows: _Placed, key: tuple[Path, str], sums: list[Any], day: date) -> None:
     """Add five figures into ``rows[key]`` and keep the later of the two latest dates."""
     row = rows.get(key)
     if row is None:
-        rows[key] = list(sums)
+        rows[key] = [*sums[:5], day]
         return
     for i in range(5):
         row[i] += sums[i]
-    if sums[5] > row[5]:
-        row[5] = sums[5]
+    if day > row[5]:
+        row[5] = day
 
 
 def transitions(
-    states: dict[str, SubmissionState | None], events: Iterable[SubmissionEvent]
+    states: dict[str, SubmissionState | None], events: Iterable[SubmissionEvent], place: Place
 ) -> tuple[dict[str, SubmissionState], Changes, int]:
-    """Apply ``events`` to the known ``states`` (None: not seen before); the new states, the
-    counter changes (distinct authors aside) and how many events changed a state."""
+    """Apply ``events`` to the known ``states`` (None: not seen before), each submission placed
+    by ``place``; the new states, the counter changes (distinct authors aside) and how many
+    events changed a state."""
     current = dict(states)
     applied = 0
     for event in events:
@@ -293,7 +312,7 @@ def transitions(
     for submission_id, after in current.items():
         before = states.get(submission_id)
         if after is not None and after != before:
-            changes.add_transition(before, after)
+            changes.add_transition(before, after, place(after.union_code, after.local_date))
             updated[submission_id] = after
     changes.roll_up()
     return updated, changes, applied

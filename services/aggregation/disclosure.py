@@ -12,6 +12,9 @@ with their keys. From the district level up a union's figures sum many grassroot
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from services.aggregation.counting import Figures as Counted
 from shared.contracts.progress import Figures
 
 WITHHELD_LEVELS = frozenset({"grassroots"})
@@ -30,3 +33,10 @@ def shown(level: str, name: str, value: int) -> int | None:
 def open_figures(figures: Figures, level: str) -> dict[str, int | None]:
     """Every figure of a union at ``level`` as the open API shows it."""
     return {name: shown(level, name, value) for name, value in figures.model_dump().items()}
+
+
+def filed_figures(figures: Counted, level: str) -> dict[str, int | None]:
+    """Figures counted as filed as the open API shows them: distinct authors are only counted
+    as of now (``null``)."""
+    shown_figures = {name: shown(level, name, value) for name, value in asdict(figures).items()}
+    return shown_figures | {"distinct_authors": None}

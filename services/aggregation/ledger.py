@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.aggregation.authors import coverage_changes
+from services.aggregation.authors import coverage_changes, coverage_moves
 from services.aggregation.counting import (
     Changes,
     Reach,
@@ -22,36 +23,54 @@ from services.aggregation.counting import (
     SubmissionState,
     transitions,
 )
-from services.aggregation.store import author_tallies, daily, dirty, submissions, tallies
+from services.aggregation.store import (
+    author_tallies,
+    daily,
+    dirty,
+    filed_offsets,
+    placed_version,
+    submissions,
+    tallies,
+)
+from shared.contracts.reference import Change, UnionMerged, UnionMoved
 from shared.contracts.submission import ReviewDecision, Verdict
 from shared.db import execute_many, upsert
-from shared.reference.unions import UnionTree
+from shared.reference.catalog import ReferenceData
+from shared.reference.changes import apply_changes, replay
+from shared.reference.history import Placing
+from shared.reference.live import stored_changes
+
+log = structlog.get_logger(__name__)
 
 # Whether snapshots are published for a union and scope (e.g. only where there is a target).
 Tracked = Callable[[str, str], bool]
+TrackedOf = Callable[[ReferenceData], Tracked]  # the tracked pairs of some reference data
 FIGURES = ("received", "counted", "flagged", "excluded", "benefit_vnd", "distinct_authors")
+FILED_FIGURES = FIGURES[:5]
+CHUNK = 5000  # codes per IN list
 
 
 async def apply_batch(
     session: AsyncSession,
     events: Sequence[SubmissionEvent],
     *,
-    tree: UnionTree,
+    placing: Placing,
     tracked: Tracked,
 ) -> int:
-    """Apply ``events`` to the counters; returns how many changed anything.
+    """Apply ``events`` to the counters, each submission placed by ``placing``; returns how many
+    changed anything.
 
     Applying an event twice changes nothing (the first verdict and the highest review sequence
     win), so repeats and redeliveries need no inbox: they are counted out here.
     """
-    dialect = session.get_bind().dialect.name
     ids = list(dict.fromkeys(event.submission_id for event in events))
-    before = await _load_states(session, ids, tree)
-    updated, changes, applied = transitions(before, events)
+    before = await _load_states(session, ids)
+    updated, changes, applied = transitions(before, events, placing.place)
     if not updated:
         return applied
     pairs = {(author, scope) for author, scope, _ in changes.authors}
-    author_rows = coverage_changes(await _load_author_tallies(session, pairs), changes, tree.path)
+    author_rows = coverage_changes(await _load_author_tallies(session, pairs), changes, placing.now)
+    dialect = session.get_bind().dialect.name
     await execute_many(
         session,
         upsert(dialect, submissions, replace=("verdict", "decision", "review_sequence")),
@@ -66,7 +85,104 @@ async def apply_batch(
                 for (a, s, u), n in author_rows.items()
             ],
         )
+    await _save_changes(session, changes, tracked)
+    return applied
+
+
+async def follow_reference(
+    session: AsyncSession, base: ReferenceData, held: ReferenceData, tracked: TrackedOf
+) -> ReferenceData:
+    """The reference data the counters place submissions by, brought to the newest version the
+    database holds: for each union moved or merged since, the submissions whose place changed
+    are counted again where they now belong (``docs/design.md``, "Effective dating").
+
+    ``held`` is what the last call returned (``base``, the files' data, at first); it is only
+    trusted at the version the database says the counters were placed by.
+    """
+    placed = await session.scalar(sa.select(placed_version.c.version)) or 0
+    if held.version > placed:
+        held = base  # a transaction that moved it further was rolled back
+    events = await stored_changes(session, held.version)
+    at = replay(held, [event for event in events if event.version <= placed])
+    waiting: list[Change] = []
+    for event in events:
+        if event.version <= at.version + len(waiting):
+            continue
+        if event.version != at.version + len(waiting) + 1:
+            break  # a gap: the versions after it wait
+        if not isinstance(event.change, UnionMoved | UnionMerged):
+            waiting.append(event.change)
+            continue
+        if waiting:
+            at, waiting = apply_changes(at, waiting)[0], []
+        after = apply_changes(at, [event.change])[0]
+        moved = await replace_submissions(session, at.placing, after.placing, tracked(after))
+        log.info("submissions_placed_again", version=after.version, submissions=moved)
+        at = after
+    if waiting:
+        at = apply_changes(at, waiting)[0]
+    if at.version != placed:
+        await session.execute(
+            upsert(session.get_bind().dialect.name, placed_version, replace=("version",)),
+            {"id": 1, "version": at.version},
+        )
+    return at
+
+
+async def replace_submissions(
+    session: AsyncSession, before: Placing, after: Placing, tracked: Tracked
+) -> int:
+    """Count the submissions whose place ``after`` changes from ``before`` where ``after`` puts
+    them; how many moved. Only unions with a dated place (below a union that moved, or merged)
+    can change, in either version."""
+    unions = sorted(after.dated_unions() | before.dated_unions())
+    changes = Changes()
+    moved = 0
+    author_pairs: set[tuple[str, str]] = set()
+    for start in range(0, len(unions), CHUNK):
+        chunk = unions[start : start + CHUNK]
+        rows = await session.execute(
+            sa.select(submissions).where(submissions.c.union_code.in_(chunk))
+        )
+        for row in rows:
+            state = _state_of(row)
+            was = before.place(state.union_code, state.local_date)
+            now = after.place(state.union_code, state.local_date)
+            if was != now:
+                changes.move(state, was, now)
+                moved += 1
+        pairs = await session.execute(
+            sa.select(author_tallies.c.author_key, author_tallies.c.scope)
+            .where(author_tallies.c.union_code.in_(chunk), author_tallies.c.counted > 0)
+            .distinct()
+        )
+        author_pairs.update((author, scope) for author, scope in pairs)
+    changes.roll_up()
+    authors = await _load_author_tallies(session, author_pairs)
+    coverage_moves(authors, changes, before.now, after.now)
+    await _save_changes(session, changes, tracked)
+    return moved
+
+
+async def _save_changes(session: AsyncSession, changes: Changes, tracked: Tracked) -> None:
+    """Write the counters, offsets and daily counts a batch changes, and mark the snapshots of
+    the tracked (union, scope) pairs among them due."""
+    dialect = session.get_bind().dialect.name
     await _save_tallies(session, dialect, changes)
+    if changes.offsets:
+        await execute_many(
+            session,
+            upsert(dialect, filed_offsets, add=FILED_FIGURES),
+            [
+                {
+                    "union_code": union,
+                    "scope": scope,
+                    "reach": reach.value,
+                    **dict(zip(FILED_FIGURES, sums, strict=True)),
+                }
+                for (union, scope, reach), sums in changes.offsets.items()
+            ],
+        )
     if changes.daily:
         await execute_many(
             session,
@@ -82,7 +198,6 @@ async def apply_batch(
         if reach is Reach.SUBTREE and tracked(union, scope)
     }
     await mark_due(session, due)
-    return applied
 
 
 async def mark_due(session: AsyncSession, due: set[tuple[str, str]]) -> None:
@@ -95,25 +210,26 @@ async def mark_due(session: AsyncSession, due: set[tuple[str, str]]) -> None:
         )
 
 
-async def _load_states(
-    session: AsyncSession, ids: list[str], tree: UnionTree
-) -> dict[str, SubmissionState | None]:
+async def _load_states(session: AsyncSession, ids: list[str]) -> dict[str, SubmissionState | None]:
     found: dict[str, SubmissionState | None] = dict.fromkeys(ids)
     rows = await session.execute(sa.select(submissions).where(submissions.c.submission_id.in_(ids)))
     for row in rows:
-        found[row.submission_id] = SubmissionState(
-            submission_id=row.submission_id,
-            union_code=row.union_code,
-            union_path=tree.path(row.union_code),
-            phase=row.phase,
-            local_date=row.local_date,
-            benefit_vnd=row.benefit_vnd,
-            author_key=row.author_key,
-            verdict=Verdict(row.verdict) if row.verdict else None,
-            decision=ReviewDecision(row.decision) if row.decision else None,
-            review_sequence=row.review_sequence,
-        )
+        found[row.submission_id] = _state_of(row)
     return found
+
+
+def _state_of(row: sa.Row) -> SubmissionState:
+    return SubmissionState(
+        submission_id=row.submission_id,
+        union_code=row.union_code,
+        phase=row.phase,
+        local_date=row.local_date,
+        benefit_vnd=row.benefit_vnd,
+        author_key=row.author_key,
+        verdict=Verdict(row.verdict) if row.verdict else None,
+        decision=ReviewDecision(row.decision) if row.decision else None,
+        review_sequence=row.review_sequence,
+    )
 
 
 def _state_row(state: SubmissionState) -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.aggregation.counting import Figures, Reach
 from services.aggregation.leaderboards import RankBy
-from services.aggregation.ledger import FIGURES
+from services.aggregation.ledger import FIGURES, FILED_FIGURES
 from services.aggregation.progress import (
     Pace,
     Period,
@@ -21,7 +21,13 @@ from services.aggregation.progress import (
     reached_on,
     thresholds_passed,
 )
-from services.aggregation.store import daily, ranked_unions, tallies, union_targets
+from services.aggregation.store import (
+    daily,
+    filed_offsets,
+    ranked_unions,
+    tallies,
+    union_targets,
+)
 from shared.contracts.progress import Crossing
 from shared.contracts.progress import Figures as PublishedFigures
 from shared.reference.calendar import Program
@@ -58,10 +64,13 @@ class Progress:
     period: Period
     own: Figures
     subtree: Figures
+    filed_own: Figures  # counted as filed (distinct authors aside)
+    filed_subtree: Figures
     revision: int
     latest_on: date | None
     target: Target | None
     percent: float | None
+    filed_percent: float | None
     reached_on: date | None
     days_ahead: int | None
     pace: Pace
@@ -83,6 +92,27 @@ async def tally_rows_of(
         for row in rows:
             found.setdefault((row.union_code, row.scope), {})[Reach(row.reach)] = row
     return found
+
+
+async def filed_offsets_of(
+    session: AsyncSession, union_code: str, scope: str
+) -> dict[Reach, sa.Row]:
+    """How counting as filed differs from counting as of now for a union and scope, by reach
+    (absent: no difference)."""
+    rows = await session.execute(
+        sa.select(filed_offsets).where(
+            filed_offsets.c.union_code == union_code, filed_offsets.c.scope == scope
+        )
+    )
+    return {Reach(row.reach): row for row in rows}
+
+
+def as_filed(now: Figures, offset: sa.Row | None) -> Figures:
+    """Figures counted as of now, with the offset to counting as filed added (distinct
+    authors, only counted as of now, left at zero)."""
+    if offset is None:
+        return replace(now, distinct_authors=0)
+    return Figures(*(getattr(now, name) + getattr(offset, name) for name in FILED_FIGURES))
 
 
 async def daily_series(session: AsyncSession, union_code: str, period: Period) -> dict[date, int]:
@@ -120,6 +150,9 @@ async def progress_of(
     goal = target.effective if target else None
     reached = reached_on(series, period, goal)
     latest_on = subtree_row.latest_on if subtree_row is not None else None
+    filed = await filed_offsets_of(session, union_code, scope)
+    filed_own = as_filed(figures_of(rows.get(Reach.OWN)), filed.get(Reach.OWN))
+    filed_subtree = as_filed(subtree, filed.get(Reach.SUBTREE))
     union = reference.tree.get(union_code)
     passed = (
         thresholds_passed(reference.milestone_rules, union.level, scope, goal, subtree.counted)
@@ -132,10 +165,13 @@ async def progress_of(
         period=period,
         own=figures_of(rows.get(Reach.OWN)),
         subtree=subtree,
+        filed_own=filed_own,
+        filed_subtree=filed_subtree,
         revision=subtree_row.revision if subtree_row is not None else 0,
         latest_on=latest_on,
         target=target,
         percent=percent(subtree.counted, goal),
+        filed_percent=percent(filed_subtree.counted, goal),
         reached_on=reached,
         days_ahead=days_ahead(period, reached),
         pace=pace(series, period, goal, as_of or latest_on or period.starts_on, reached),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from services.aggregation.disclosure import open_figures
+from services.aggregation.disclosure import filed_figures, open_figures
 from services.aggregation.reading import Progress, published
 from shared.contracts.progress import Crossing
 from shared.reference.calendar import Program
@@ -55,6 +55,17 @@ class OpenFigures(BaseModel):
     distinct_authors: int | None
 
 
+class FiledView(BaseModel):
+    """A union's figures counted as filed: each submission where its union sat on the
+    submission's local date (docs/design.md, "Effective dating"). They differ from the figures
+    as of now only once a union moved or merged. Distinct authors (``null`` here), the daily
+    series, ``reached_on``, pace and milestones are counted as of now."""
+
+    own: OpenFigures
+    subtree: OpenFigures
+    percent: float | None
+
+
 class ProgressView(BaseModel):
     """Progress of one union for one scope."""
 
@@ -67,8 +78,9 @@ class ProgressView(BaseModel):
     starts_on: date
     ends_on: date
     revision: int
-    own: OpenFigures
-    subtree: OpenFigures
+    own: OpenFigures = Field(description="As of now: each submission where its union sits now.")
+    subtree: OpenFigures = Field(description="As of now: each submission where its union sits now.")
+    as_filed: FiledView
     target: TargetView | None
     percent: float | None
     reached_on: date | None
@@ -197,6 +209,11 @@ def progress_view(progress: Progress, union: Union, superiors: list[Union]) -> P
         revision=progress.revision,
         own=OpenFigures(**open_figures(published(progress.own), union.level)),
         subtree=OpenFigures(**open_figures(published(progress.subtree), union.level)),
+        as_filed=FiledView(
+            own=OpenFigures(**filed_figures(progress.filed_own, union.level)),
+            subtree=OpenFigures(**filed_figures(progress.filed_subtree, union.level)),
+            percent=progress.filed_percent,
+        ),
         target=TargetView(
             assigned=target.assigned, self_set=target.self_set, effective=target.effective
         )
@@ -220,11 +237,16 @@ def progress_view(progress: Progress, union: Union, superiors: list[Union]) -> P
 
 
 def flat(model: BaseModel) -> dict[str, Any]:
-    """A nested answer as one flat CSV row: ``subtree.counted`` becomes ``subtree_counted``."""
+    """A nested answer as one flat CSV row: ``subtree.counted`` becomes ``subtree_counted``,
+    ``as_filed.own.counted`` becomes ``as_filed_own_counted``."""
+    return _flattened(model.model_dump(mode="json"))
+
+
+def _flattened(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     row: dict[str, Any] = {}
-    for name, value in model.model_dump(mode="json").items():
+    for name, value in values.items():
         if isinstance(value, dict):
-            row.update({f"{name}_{inner}": v for inner, v in value.items()})
+            row.update(_flattened(value, f"{prefix}{name}_"))
         elif not isinstance(value, list):
-            row[name] = value
+            row[f"{prefix}{name}"] = value
     return row

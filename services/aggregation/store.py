@@ -44,6 +44,30 @@ tallies = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# Where counting as filed differs from counting as of now (a union moved or merged): the five
+# additive figures as filed minus as of now, per (union, scope, reach). Absent means no difference.
+filed_offsets = sa.Table(
+    "filed_offsets",
+    metadata,
+    sa.Column("union_code", sa.String(100), primary_key=True),
+    sa.Column("scope", sa.String(50), primary_key=True),
+    sa.Column("reach", sa.String(10), primary_key=True),
+    sa.Column("received", sa.Integer, nullable=False),
+    sa.Column("counted", sa.Integer, nullable=False),
+    sa.Column("flagged", sa.Integer, nullable=False),
+    sa.Column("excluded", sa.Integer, nullable=False),
+    sa.Column("benefit_vnd", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The reference version the counters place submissions by (``ledger.follow_reference``): one row.
+placed_version = sa.Table(
+    "placed_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
 # Counted submissions of a union's subtree per local date: the program scope is the sum over its
 # phases' dates, so one row per date serves both.
 daily = sa.Table(

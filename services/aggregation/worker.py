@@ -8,7 +8,8 @@ own engine on the same database) and answers how many events changed anything. T
 run on different cores.
 
 The child is spawned (never forked: the parent runs threads) and talks over a pipe. The parent
-sends one batch at a time, its events as plain tuples (``counting.SubmissionEvent``). The child
+sends one batch at a time, its events as plain tuples (``counting.SubmissionEvent``); an empty
+batch only brings the counters to the newest reference data (``ledger.follow_reference``). The child
 answers ``("ready", None)`` once, then per batch ``("applied", n)``, ``("unreachable", reason)``
 while the database cannot be reached or the parent replica has lost its lease (each transaction
 is fenced: ``shared.lease``), or ``("failed", reason)``.
@@ -32,7 +33,7 @@ from typing import Any
 import structlog
 
 from services.aggregation.counting import SubmissionEvent
-from services.aggregation.ledger import apply_batch
+from services.aggregation.ledger import Tracked, apply_batch, follow_reference
 from services.aggregation.settings import AggregationSettings
 from services.aggregation.snapshots import tracking
 from shared.contracts.submission import ReviewedV1, ScreenedV1
@@ -40,8 +41,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.lease import fence
 from shared.messaging.consumer import WAIT_AND_RETRY
 from shared.observability import configure_logging
-from shared.reference.catalog import load_reference
-from shared.reference.live import current_reference
+from shared.reference.catalog import ReferenceData, load_reference
 from shared.runtime import tune_garbage_collection
 
 log = structlog.get_logger(__name__)
@@ -102,7 +102,14 @@ class LedgerWorker:
         if not events:
             return 0
         # Plain tuples: a named tuple would be rebuilt field by field in Python on the other side.
-        request = [tuple(SubmissionEvent.of(message)) for message in events]
+        return await self._request([tuple(SubmissionEvent.of(message)) for message in events])
+
+    async def follow_reference(self) -> None:
+        """Have the ledger process place the counted submissions by the newest reference data
+        (a union moved or merged) without waiting for the next batch."""
+        await self._request([])
+
+    async def _request(self, request: list[tuple[Any, ...]]) -> int:
         async with self._lock:
             try:
                 if self._pipe is None:
@@ -157,14 +164,18 @@ def serve(pipe: Connection, settings: AggregationSettings, service: str, holder:
 async def _serve(
     pipe: Connection, settings: AggregationSettings, service: str, holder: str
 ) -> None:
-    reference = load_reference(settings.reference_dir)
+    base = reference = load_reference(settings.reference_dir)
     engine = make_engine(
         settings.database_url_for(service),
         pool_size=1,
         max_overflow=0,
     )
     sessions = make_sessionmaker(engine)
-    tracked = tracking(reference, settings.aggregation_snapshot_all_unions)
+
+    def tracked_of(reference: ReferenceData) -> Tracked:
+        return tracking(reference, settings.aggregation_snapshot_all_unions)
+
+    tracked = tracked_of(reference)
     tune_garbage_collection()
     pipe.send(("ready", None))
     try:
@@ -177,12 +188,14 @@ async def _serve(
                 events = [SubmissionEvent._make(fields) for fields in batch]
                 async with sessions() as session, session.begin():
                     await fence(session, service, holder, settings.lease_seconds)
-                    # A union added or given a target since the last batch: one look a batch.
-                    latest = await current_reference(reference, session)
+                    # A union added, moved or given a target since the last batch: one look a
+                    # batch (an empty batch only looks).
+                    latest = await follow_reference(session, base, reference, tracked_of)
                     if latest.version != reference.version:
-                        reference = latest
-                        tracked = tracking(reference, settings.aggregation_snapshot_all_unions)
-                    fresh = await apply_batch(session, events, tree=reference.tree, tracked=tracked)
+                        reference, tracked = latest, tracked_of(latest)
+                    fresh = await apply_batch(
+                        session, events, placing=reference.placing, tracked=tracked
+                    )
             except WAIT_AND_RETRY as unreachable:
                 pipe.send(("unreachable", str(unreachable)[:500]))
             except Exception:

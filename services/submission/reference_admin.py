@@ -24,6 +24,8 @@ from shared.contracts.reference import (
     ReferenceChangedV1,
     TargetsSet,
     UnionAdded,
+    UnionMerged,
+    UnionMoved,
 )
 from shared.messaging.outbox import add_to_outbox
 from shared.reference.catalog import ReferenceData
@@ -49,12 +51,20 @@ class Contended(RuntimeError):
 def deciding_union(reference: ReferenceData, change: Change) -> str | None:
     """The union whose key may make ``change``: the parent of a union added, renamed, closed
     or given an assigned target; the union itself for its self-set target alone; the national
-    union for its own assigned targets (it has no parent) and for a phase added to the program.
-    None for an unknown union (the change is refused)."""
+    union for its own assigned targets (it has no parent) and for a phase added to the program;
+    for a move, the nearest union above both the old and the new parent; for a merge, the
+    nearest above both unions. None for an unknown union (the change is refused)."""
     if isinstance(change, UnionAdded):
         return change.parent_code
     if isinstance(change, PhaseAdded):
         return reference.tree.root.code
+    if isinstance(change, UnionMoved | UnionMerged):
+        other = change.parent_code if isinstance(change, UnionMoved) else change.into_code
+        moved, there = reference.tree.get(change.code), reference.tree.get(other)
+        if moved is None or there is None or moved.parent_code is None:
+            return None
+        old = moved.parent_code if isinstance(change, UnionMoved) else moved.code
+        return _nearest_above_both(reference, old, there.code)
     code = change.union_code if isinstance(change, TargetsSet) else change.code
     union = reference.tree.get(code)
     if union is None:
@@ -62,6 +72,12 @@ def deciding_union(reference: ReferenceData, change: Change) -> str | None:
     if isinstance(change, TargetsSet) and not _assigned_changes(reference, change):
         return code
     return union.parent_code or code
+
+
+def _nearest_above_both(reference: ReferenceData, one: str, other: str) -> str:
+    """The lowest union whose subtree holds both ``one`` and ``other``."""
+    above_other = set(reference.tree.path(other))
+    return [a for a in reference.tree.path(one) if a in above_other][-1]
 
 
 def _assigned_changes(reference: ReferenceData, change: TargetsSet) -> bool:

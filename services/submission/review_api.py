@@ -101,7 +101,7 @@ async def decide(submission_id: str, body: DecisionBody, ctx: Ctx, who: Client) 
         try:
             review_id = await record_review(
                 session,
-                ctx.reference.tree,
+                ctx.reference.placing,
                 row,
                 Reviewer(who.key_id, reviewer_union, body.reviewer),
                 DecisionRequest(body.decision, body.reason, body.duplicate_of),

@@ -24,7 +24,7 @@ from services.submission.store import reviews, submissions
 from shared.contracts.envelope import derived_message_id
 from shared.contracts.submission import ReviewDecision, ReviewedV1
 from shared.messaging.outbox import add_to_outbox
-from shared.reference.unions import UnionTree
+from shared.reference.history import Placing
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class DecisionRequest:
 
 async def record_review(
     session: AsyncSession,
-    tree: UnionTree,
+    placing: Placing,
     submission: sa.Row,
     reviewer: Reviewer,
     request: DecisionRequest,
@@ -105,7 +105,7 @@ async def record_review(
             occurred_at=now,
             submission_id=submission.id,
             union_code=submission.union_code,
-            union_path=list(tree.path(submission.union_code)),
+            union_path=list(placing.filed(submission.union_code, submission.local_date)),
             program=submission.program,
             phase=submission.phase,
             submitted_at=submission.submitted_at,

@@ -133,12 +133,16 @@ def validate_draft(
             )
         )
     elif union.closed:
+        successor = (
+            f"union {union.merged_into!r}, which it merged into"
+            if union.merged_into
+            else "the union its members moved to"
+        )
         errors.append(
             FieldError(
                 field="union_code",
                 code="union_closed",
-                message=f"union {union.code!r} ({union.name}) is closed: file with the union "
-                "its members moved to",
+                message=f"union {union.code!r} ({union.name}) is closed: file with {successor}",
             )
         )
     elif not union.accepts_submissions:
@@ -215,4 +219,4 @@ def validate_draft(
             "recognition": recognition.model_copy(update={"decision_number": decision_number}),
         }
     )
-    return AcceptedDraft(cleaned, reference.tree.path(union.code), phase, day)
+    return AcceptedDraft(cleaned, reference.placing.filed(union.code, day), phase, day)

@@ -54,6 +54,31 @@ class UnionClosed(_Change):
     code: str = Field(pattern=CODE_PATTERN)
 
 
+class UnionMoved(_Change):
+    """A union moved below another parent from a date on: what it counted before that date stays
+    counted where it was filed ("as filed"), and all of it follows the union ("as of now")."""
+
+    kind: Literal["union_moved"] = "union_moved"
+    code: str = Field(pattern=CODE_PATTERN)
+    parent_code: str = Field(pattern=CODE_PATTERN, description="The new parent.")
+    effective_on: date = Field(
+        description="The first local date filed below the new parent; not before the union's "
+        "last move (else refused)."
+    )
+
+
+class UnionMerged(_Change):
+    """A union merged into another of its level from a date on: it closes, its children move
+    below the union it merged into, and its counts follow them as of now."""
+
+    kind: Literal["union_merged"] = "union_merged"
+    code: str = Field(pattern=CODE_PATTERN)
+    into_code: str = Field(pattern=CODE_PATTERN, description="The union it merges into.")
+    effective_on: date = Field(
+        description="The first local date that counts with the union merged into."
+    )
+
+
 class TargetValue(BaseModel):
     """A union's target for one scope: assigned by the union above, and a higher one it may
     set itself."""
@@ -89,7 +114,7 @@ class PhaseAdded(_Change):
 
 
 Change = Annotated[
-    UnionAdded | UnionRenamed | UnionClosed | TargetsSet | PhaseAdded,
+    UnionAdded | UnionRenamed | UnionClosed | UnionMoved | UnionMerged | TargetsSet | PhaseAdded,
     Field(discriminator="kind"),
 ]
 

@@ -213,7 +213,8 @@ class CountingFacts(BaseModel):
     submission_id: str
     union_code: UnionCode
     union_path: list[UnionCode] = Field(
-        description="Ancestors from the national node to the union."
+        description="Ancestors from the national node to the union, as filed on local_date. "
+        "Counting services place submissions from their own reference history."
     )
     program: str
     phase: str

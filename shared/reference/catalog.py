@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import structlog
@@ -10,6 +11,7 @@ import structlog
 from shared.reference import ReferenceDataError
 from shared.reference.calendar import Program, load_program
 from shared.reference.consistency import findings
+from shared.reference.history import History, Placing
 from shared.reference.milestones import Rule, load_rules
 from shared.reference.targets import Target, load_targets
 from shared.reference.unions import UnionTree, load_union_tree
@@ -33,6 +35,13 @@ class ReferenceData:
     targets: dict[tuple[str, str], Target]
     milestone_rules: tuple[Rule, ...] = ()
     version: int = 0
+    history: History = field(default_factory=History)
+
+    @cached_property
+    def placing(self) -> Placing:
+        """Where each union's submissions count, as of now and as filed
+        (``shared.reference.history``)."""
+        return Placing(self.tree, self.history)
 
 
 def load_reference(folder: Path) -> ReferenceData:

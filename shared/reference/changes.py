@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import date
 
 from shared.contracts.reference import (
     Change,
@@ -17,11 +18,14 @@ from shared.contracts.reference import (
     ReferenceChangedV1,
     TargetsSet,
     UnionAdded,
+    UnionMerged,
+    UnionMoved,
     UnionRenamed,
 )
 from shared.reference.calendar import Phase
 from shared.reference.catalog import ReferenceData
 from shared.reference.consistency import Finding, findings
+from shared.reference.history import Merge, Move
 from shared.reference.targets import PROGRAM_SCOPE, Target
 from shared.reference.unions import Union, UnionTree
 
@@ -88,6 +92,7 @@ class _Draft:
         self._children: dict[str, list[str]] = {}
         self._targets = reference.targets
         self._program = reference.program
+        self._history = reference.history
 
     def apply(self, change: Change) -> list[Finding]:
         """Apply one change; what it flags."""
@@ -111,6 +116,10 @@ class _Draft:
             self._children.setdefault(change.parent_code, []).append(change.code)
         elif isinstance(change, UnionRenamed):
             unions[change.code] = replace(self._open(change.code), name=change.name)
+        elif isinstance(change, UnionMoved):
+            self._move_union(change)
+        elif isinstance(change, UnionMerged):
+            self._merge_union(change)
         else:
             union = self._open(change.code)
             if union.parent_code is None:
@@ -133,6 +142,7 @@ class _Draft:
             targets=self._targets,
             program=self._program,
             version=version,
+            history=self._history,
         )
 
     def _editable(self) -> dict[str, Union]:
@@ -155,6 +165,51 @@ class _Draft:
         if union.closed:
             raise ChangeRefused(f"union {code!r} is closed")
         return union
+
+    def _move_union(self, change: UnionMoved) -> None:
+        union = self._open(change.code)
+        parent = self._open(change.parent_code)
+        if union.parent_code is None:
+            raise ChangeRefused("the national union cannot move")
+        if parent.code == union.parent_code:
+            raise ChangeRefused(f"union {union.code!r} sits below {parent.code!r} already")
+        if parent.level not in PARENT_LEVELS[union.level]:
+            raise ChangeRefused(f"a {union.level} union cannot sit below a {parent.level} union")
+        self._reparent(union.code, parent.code, change.effective_on)
+
+    def _merge_union(self, change: UnionMerged) -> None:
+        union = self._open(change.code)
+        into = self._open(change.into_code)
+        if union.parent_code is None:
+            raise ChangeRefused("the national union cannot merge")
+        if into.code == union.code:
+            raise ChangeRefused(f"union {union.code!r} cannot merge into itself")
+        if into.level != union.level:
+            raise ChangeRefused(
+                f"a {union.level} union can only merge into another {union.level} union, "
+                f"not a {into.level} one"
+            )
+        for child in list(self._children.get(union.code, [])):
+            self._reparent(child, into.code, change.effective_on)
+        self._unions[union.code] = replace(union, closed=True, merged_into=into.code)
+        merge = Merge(union.code, into.code, change.effective_on)
+        self._history = replace(self._history, merges=(*self._history.merges, merge))
+
+    def _reparent(self, code: str, parent_code: str, effective_on: date) -> None:
+        """Record ``code`` below ``parent_code`` from ``effective_on`` on."""
+        union = self._unions[code]
+        assert union.parent_code is not None
+        moved = [m for m in self._history.moves if m.union_code == code]
+        if moved and moved[-1].effective_on > effective_on:
+            raise ChangeRefused(
+                f"union {code!r} moved on {moved[-1].effective_on} already: a later move cannot "
+                f"take effect before it ({effective_on})"
+            )
+        self._children[union.parent_code].remove(code)
+        self._children.setdefault(parent_code, []).append(code)
+        self._unions[code] = replace(union, parent_code=parent_code)
+        move = Move(code, union.parent_code, parent_code, effective_on)
+        self._history = replace(self._history, moves=(*self._history.moves, move))
 
     def _add_phase(self, change: PhaseAdded) -> None:
         program = self._program

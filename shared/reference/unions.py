@@ -28,6 +28,7 @@ class Union:
     parent_code: str | None
     cluster: str | None
     closed: bool = False  # dissolved: it takes no more submissions, what it counted stays
+    merged_into: str | None = None  # closed by merging into this union
 
     @property
     def accepts_submissions(self) -> bool:

@@ -29,6 +29,11 @@ HN_OTHER_DISTRICT = "ldld-ha-noi.h04.cs0001"
 MARCH_15 = date(2022, 3, 15)
 
 
+def placed(union_code: str, day: date) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Where the test reference places a union's submissions (no union moved)."""
+    return reference().placing.place(union_code, day)
+
+
 def screening(fact: dict[str, Any], verdict: Verdict = Verdict.UNIQUE) -> SubmissionEvent:
     """The screening of ``fact``'s submission as counting takes it."""
     return SubmissionEvent.of(screened(fact, verdict))
@@ -81,7 +86,7 @@ def test_the_latest_review_wins_whatever_the_arrival_order() -> None:
 
 def test_a_submission_counts_for_its_union_and_every_ancestor_in_phase_and_program() -> None:
     fact = facts("s1", HN_1, MARCH_15, benefit_vnd=5_000)
-    _, changes, applied = transitions({"s1": None}, [screening(fact), screening(fact)])
+    _, changes, applied = transitions({"s1": None}, [screening(fact), screening(fact)], placed)
     assert applied == 1  # the repeat changes nothing
     path = reference().tree.path(HN_1)
     assert path == ("vn", "ldld-ha-noi", "ldld-ha-noi.h03", HN_1)
@@ -98,7 +103,9 @@ def test_sums_climb_the_tree_once_per_union_with_the_latest_date() -> None:
     early, late = facts("s1", HN_1, MARCH_15), facts("s2", HN_OTHER_DISTRICT, date(2022, 3, 20))
     third = facts("s3", HN_2, date(2022, 3, 10), benefit_vnd=9)
     _, changes, _ = transitions(
-        dict.fromkeys(("s1", "s2", "s3")), [screening(early), screening(late), screening(third)]
+        dict.fromkeys(("s1", "s2", "s3")),
+        [screening(early), screening(late), screening(third)],
+        placed,
     )
     province = ("ldld-ha-noi", "program", Reach.SUBTREE)
     assert changes.figures(province).received == 3
@@ -112,14 +119,18 @@ def test_sums_climb_the_tree_once_per_union_with_the_latest_date() -> None:
 
 def test_a_confirmed_duplicate_moves_out_of_the_count_and_back() -> None:
     fact = facts("s1", HN_1, MARCH_15, benefit_vnd=7)
-    flagged, changes, _ = transitions({"s1": None}, [screening(fact, Verdict.NEAR_DUPLICATE)])
+    flagged, changes, _ = transitions(
+        {"s1": None}, [screening(fact, Verdict.NEAR_DUPLICATE)], placed
+    )
     assert changes.figures(("vn", "program", Reach.SUBTREE)) == Figures(1, 1, 1, 0, 7)
     out, changes, _ = transitions(
-        {"s1": flagged["s1"]}, [review(fact, ReviewDecision.CONFIRMED_DUPLICATE, 1)]
+        {"s1": flagged["s1"]}, [review(fact, ReviewDecision.CONFIRMED_DUPLICATE, 1)], placed
     )
     assert changes.figures(("vn", "program", Reach.SUBTREE)) == Figures(0, -1, -1, 1, -7)
     assert changes.daily[("vn", MARCH_15)] == -1
-    _, changes, _ = transitions({"s1": out["s1"]}, [review(fact, ReviewDecision.NOT_DUPLICATE, 2)])
+    _, changes, _ = transitions(
+        {"s1": out["s1"]}, [review(fact, ReviewDecision.NOT_DUPLICATE, 2)], placed
+    )
     assert changes.figures(("vn", "program", Reach.SUBTREE)) == Figures(0, 1, 0, -1, 7)
 
 

@@ -9,24 +9,20 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.aggregation.context import MIGRATIONS
-from services.aggregation.counting import SubmissionEvent, SubmissionState, standing_of
+from services.aggregation.counting import SubmissionEvent
 from services.aggregation.ledger import apply_batch
 from services.aggregation.progress import Period, days_ahead, reached_on
-from services.aggregation.store import author_tallies, daily, tallies
 from shared.contracts.submission import ReviewDecision, ReviewedV1, ScreenedV1, Verdict
-from shared.db import make_engine, make_sessionmaker, migrate
+from shared.db import make_engine, make_sessionmaker
+from tests.support.counting import from_scratch, read_counters
 from tests.support.events import facts, reference, reviewed, screened
 
 Event = ScreenedV1 | ReviewedV1
@@ -60,96 +56,29 @@ def campaigns(draw: st.DrawFn) -> list[Event]:
     return events
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, empty aggregation database to copy for each example."""
-    path = tmp_path_factory.mktemp("ledger") / "template.sqlite3"
-
-    async def create() -> None:
-        engine = make_engine(f"sqlite+aiosqlite:///{path}")
-        await migrate(engine, MIGRATIONS)
-        await engine.dispose()
-
-    asyncio.run(create())
-    return path
-
-
 async def _apply(path: Path, batches: Sequence[Sequence[Event]]) -> dict[str, Any]:
     engine = make_engine(f"sqlite+aiosqlite:///{path}")
     sessions = make_sessionmaker(engine)
-    tree = reference().tree
+    placing = reference().placing
 
     for batch in batches:  # as the ledger process runs it: the state tells repeats apart
         async with sessions() as session, session.begin():
             await apply_batch(
                 session,
                 [SubmissionEvent.of(event) for event in batch],
-                tree=tree,
+                placing=placing,
                 tracked=lambda _u, _s: True,
             )
     async with sessions() as session:
-        figures = {
-            (r.union_code, r.scope, r.reach): (
-                r.received,
-                r.counted,
-                r.flagged,
-                r.excluded,
-                r.benefit_vnd,
-                r.distinct_authors,
-            )
-            for r in await session.execute(sa.select(tallies))
-        }
-        days = {
-            (r.union_code, r.local_date): r.counted
-            for r in await session.execute(sa.select(daily))
-            if r.counted
-        }
-        authors = {
-            (r.author_key, r.scope, r.union_code): r.counted
-            for r in await session.execute(sa.select(author_tallies))
-            if r.counted
-        }
+        counters = await read_counters(session)
     await engine.dispose()
-    return {"figures": figures, "daily": days, "authors": authors}
+    return counters
 
 
 def _expected(events: Sequence[Event]) -> dict[str, Any]:
     """The counters computed directly from each submission's final standing."""
     tree = reference().tree
-    verdicts: dict[str, Verdict] = {}
-    reviews: dict[str, ReviewedV1] = {}
-    states: dict[str, SubmissionState] = {}
-    for event in events:
-        states[event.submission_id] = SubmissionState.first_seen(SubmissionEvent.of(event))
-        if isinstance(event, ScreenedV1):
-            verdicts[event.submission_id] = event.verdict
-        elif event.sequence > getattr(reviews.get(event.submission_id), "sequence", 0):
-            reviews[event.submission_id] = event
-    sums: defaultdict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 5)
-    authors: defaultdict[tuple[str, str, str], set[str]] = defaultdict(set)
-    days: defaultdict[tuple[str, date], int] = defaultdict(int)
-    per_author: defaultdict[tuple[str, str, str], int] = defaultdict(int)
-    for submission_id, state in states.items():
-        review = reviews.get(submission_id)
-        standing = standing_of(verdicts.get(submission_id), review.decision if review else None)
-        counted = standing.value != "excluded"
-        row = [1, int(counted), int(standing.value == "flagged"), int(not counted)]
-        row.append(state.benefit_vnd if counted else 0)
-        for scope in (state.phase, "program"):
-            reached = [(u, "subtree") for u in tree.path(state.union_code)]
-            for union, reach in [*reached, (state.union_code, "own")]:
-                sums[(union, scope, reach)] = [
-                    a + b for a, b in zip(sums[(union, scope, reach)], row, strict=True)
-                ]
-                if counted:
-                    authors[(union, scope, reach)].add(state.author_key)
-            if counted:
-                per_author[(state.author_key, scope, state.union_code)] += 1
-        if counted:
-            for union in tree.path(state.union_code):
-                days[(union, state.local_date)] += 1
-    figures = {key: (*row, len(authors[key])) for key, row in sums.items()}
-    return {"figures": figures, "daily": dict(days), "authors": dict(per_author)}
+    return from_scratch(events, lambda union, _day: tree.path(union), lambda u, _d: tree.path(u))
 
 
 def _dates_and_days_ahead(result: dict[str, Any], union: str, target: int) -> tuple[Any, Any]:
@@ -163,15 +92,15 @@ def _dates_and_days_ahead(result: dict[str, Any], union: str, target: int) -> tu
 )
 @given(events=campaigns(), shuffler=st.randoms(use_true_random=False))
 def test_any_order_any_batching_with_duplicates_gives_the_same_figures(
-    template: Path, tmp_path: Path, events: list[Event], shuffler: random.Random
+    ledger_template: Path, tmp_path: Path, events: list[Event], shuffler: random.Random
 ) -> None:
     delivered = events + shuffler.sample(events, k=len(events) // 2)
     shuffler.shuffle(delivered)
     cuts = sorted(shuffler.sample(range(1, len(delivered)), k=min(3, len(delivered) - 1)))
     batches = [delivered[a:b] for a, b in zip([0, *cuts], [*cuts, len(delivered)], strict=True)]
     in_order, shuffled = tmp_path / f"a{id(events)}.db", tmp_path / f"b{id(events)}.db"
-    shutil.copy(template, in_order)
-    shutil.copy(template, shuffled)
+    shutil.copy(ledger_template, in_order)
+    shutil.copy(ledger_template, shuffled)
 
     first = asyncio.run(_apply(in_order, [events]))
     second = asyncio.run(_apply(shuffled, batches))
