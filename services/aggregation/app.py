@@ -31,10 +31,11 @@ def create_app(settings: AggregationSettings | None = None) -> FastAPI:
 
     async def placed(_reference: ReferenceData) -> None:
         # A union moved or merged: counted where it now belongs without waiting for a batch.
+        # Not under the apply lock: a batch's commit refreshes the reference data holding it.
+        # The ledger process takes one request at a time.
         if ctx.runtime.active:
             try:
-                async with ctx.apply_lock:
-                    await ctx.ledger.follow_reference()
+                await ctx.ledger.follow_reference()
             except (LedgerUnavailable, LedgerFailed) as error:
                 log.warning("reference_placed_at_next_batch", error=str(error)[:300])
 

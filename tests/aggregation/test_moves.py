@@ -5,8 +5,8 @@ The property: random tree edits (a union added, moves, merges) and target change
 submissions with reviews, arriving in any order and batching, with repeats, leave exactly the
 figures recomputed from scratch from the final tree and its history. As of now, each submission
 counts where its union sits now; as filed, where its union sat on the submission's local date.
-The from-scratch side is written independently of ``shared.reference.history``: the tree as of a
-date is the changes effective by then, applied in version order.
+The from-scratch side (``tests.support.history``) is written independently of
+``shared.reference.history``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from shared.reference.changes import ChangeRefused, apply_change
 from shared.reference.live import record_change
 from tests.support.counting import from_scratch, read_counters
 from tests.support.events import facts, reference, reference_changed, reviewed, screened
+from tests.support.history import DatedTree
 
 Event = ScreenedV1 | ReviewedV1
 HN, LC = "ldld-ha-noi", "ldld-lai-chau"
@@ -117,45 +118,6 @@ def accepted(changes: Sequence[Change]) -> tuple[list[Change], ReferenceData]:
     return kept, data
 
 
-class History:
-    """The tree as of a date, from the changes effective by then in version order; a merge
-    moves the children the merged union has at its version."""
-
-    def __init__(self, changes: Sequence[Change]) -> None:
-        self._tree = reference().tree
-        self._added: dict[str, str] = {}
-        self._moves: list[tuple[str, str, date]] = []
-        self._merges: dict[str, tuple[str, date]] = {}
-        for change in changes:
-            if isinstance(change, UnionAdded):
-                self._added[change.code] = change.parent_code
-            elif isinstance(change, UnionMoved):
-                self._moves.append((change.code, change.parent_code, change.effective_on))
-            elif isinstance(change, UnionMerged):
-                candidates = {*self._tree.children(change.code), *self._added}
-                candidates |= {code for code, _, _ in self._moves}
-                for child in sorted(candidates):
-                    if self._parent(child, None) == change.code:
-                        self._moves.append((child, change.into_code, change.effective_on))
-                self._merges[change.code] = (change.into_code, change.effective_on)
-
-    def path(self, code: str, day: date | None) -> tuple[str, ...]:
-        """Where a submission of ``code`` dated ``day`` counts (``None``: as of now)."""
-        while code in self._merges and (day is None or self._merges[code][1] <= day):
-            code = self._merges[code][0]
-        path = [code]
-        while (parent := self._parent(path[-1], day)) is not None:
-            path.append(parent)
-        return tuple(reversed(path))
-
-    def _parent(self, code: str, day: date | None) -> str | None:
-        found = self._added[code] if code in self._added else self._tree[code].parent_code
-        for moved, parent, effective_on in self._moves:
-            if moved == code and (day is None or effective_on <= day):
-                found = parent
-        return found
-
-
 async def _run(path: Path, arrivals: Sequence[Any], shuffler: random.Random) -> dict[str, Any]:
     """Record the changes and count the events as they arrive, as the service does: each ledger
     batch first follows the reference data; an event of a union not known yet waits."""
@@ -225,7 +187,7 @@ def test_edits_and_submissions_in_any_order_give_the_figures_from_scratch(
 
     counted = asyncio.run(_run(database, arrivals, shuffler))
 
-    history = History(kept)
+    history = DatedTree(reference().tree, kept)
     expected = from_scratch(events, lambda union, _day: history.path(union, None), history.path)
     assert counted["version"] == len(kept)
     assert counted["figures"] == expected["figures"]

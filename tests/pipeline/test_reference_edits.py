@@ -1,6 +1,8 @@
 """Reference data edited while a simulated campaign runs through the four processes: a union
 added and filed with at once, a union closed (its later filings refused, its history kept), a
-district given a target mid-campaign. At the end every figure is exact against the final tree,
+district moved to another province and a grassroots union merged into a neighbour, both
+back-dated into the middle of their filings, a district given a target mid-campaign. At the end
+every figure is exact against the final tree as of now, and as filed against the tree's history,
 every milestone (those of the new target too) reached its webhook exactly once, and every
 service serves the last version."""
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +23,51 @@ from shared.contracts.reference import (
     TargetValue,
     UnionAdded,
     UnionClosed,
+    UnionMerged,
+    UnionMoved,
 )
 from shared.reference.changes import apply_changes
 from tests.support.campaign_run import CampaignRun, campaign_run
-from tests.support.expected import expected_campaign
+from tests.support.expected import expected_campaign, local_date_of
+from tests.support.history import DatedTree
 
 COUNT = 1200
 EXTRAS = 30
 
 
 def edits(run: CampaignRun, half: int) -> tuple[list[Change], str, str]:
-    """A union added below the district with most filings and a grassroots union with filings
-    only before ``half`` closed: the changes, the new union and the closed one."""
+    """A union added below the district with most filings, a grassroots union with filings
+    only before ``half`` closed, the second busiest district moved to another province and a
+    grassroots union with filings only before ``half`` merged into a neighbour, the move and
+    the merge effective on the median date of their filings: the changes, the new union and
+    the closed one."""
     tree = run.reference.tree
     per_union = Counter(f.draft["union_code"] for f in run.filed)
     later = {f.draft["union_code"] for f in run.filed[half:]}
-    closing = next(
+    early_grassroots = [
         u for u, _ in per_union.most_common() if u not in later and tree[u].level == "grassroots"
-    )
+    ]
+    closing, merged = early_grassroots[0], early_grassroots[1]
     districts = Counter(
         path[2] for f in run.filed if len(path := tree.path(f.draft["union_code"])) > 3
     )
-    host = next(d for d, _ in districts.most_common() if tree[d].level == "district")
+    host, moved = [d for d, _ in districts.most_common() if tree[d].level == "district"][:2]
     new_union = f"{host}.moi01"
     added = UnionAdded(
         code=new_union, name="CĐCS Công ty Mới", level="grassroots", parent_code=host
     )
-    return [added, UnionClosed(code=closing)], new_union, closing
+    into = next(c for c in tree.children(tree.path(merged)[-2]) if c not in (merged, closing))
+    province = next(u.code for u in tree if u.level == "province" and u.code != tree.path(moved)[1])
+    move = UnionMoved(code=moved, parent_code=province, effective_on=median_date(run, moved))
+    merge = UnionMerged(code=merged, into_code=into, effective_on=median_date(run, merged))
+    return [added, UnionClosed(code=closing), move, merge], new_union, closing
+
+
+def median_date(run: CampaignRun, union: str) -> date:
+    """The median local date of the filings at or below ``union``."""
+    tree = run.reference.tree
+    days = sorted(local_date_of(f) for f in run.filed if union in tree.path(f.draft["union_code"]))
+    return days[len(days) // 2]
 
 
 async def test_edits_during_a_campaign_keep_figures_and_milestones_exact(
@@ -106,11 +127,13 @@ async def test_edits_during_a_campaign_keep_figures_and_milestones_exact(
             assert late.status_code == 422
             assert late.json()["errors"][0]["code"] == "union_closed"
         run.filed.extend(extras)
+        history = DatedTree(run.reference.tree, changes)
         run.reference, _ = apply_changes(run.reference, changes)
-        run.expected = expected_campaign(run.filed, run.reference)
+        run.expected = expected_campaign(run.filed, run.reference, history=history)
         await run.wait_counted(timeout=240)
         await run.check_flags(timeout=60)
         await run.check_figures()
+        await check_as_filed(run)
         assert run.expected.figures[(new_union, "program")]["counted"] == EXTRAS
         await run.check_milestones(timeout=90)
         assert any(union == district for union, _, _ in run.expected_milestones())
@@ -119,3 +142,31 @@ async def test_edits_during_a_campaign_keep_figures_and_milestones_exact(
             async with run.client(service) as client:
                 ready: Any = (await client.get("/ready")).json()
             assert ready["reference_version"] == len(changes), service
+
+
+async def check_as_filed(run: CampaignRun) -> None:
+    """The progress API's figures of every union whose count as filed differs from its count
+    as of now (the old and new parents of the moved and merged unions, and their ancestors up
+    to where the paths meet), and of the national union, are the expected ones in both views."""
+    expected = run.expected
+    keys = expected.figures.keys() | expected.as_filed.keys()
+    differing = {
+        (union, scope)
+        for union, scope in keys
+        if expected.figures.get((union, scope)) != expected.as_filed.get((union, scope))
+    }
+    assert len({union for union, _ in differing}) >= 4  # two parents each, at least
+    async with run.client("aggregation") as client:
+        for union, scope in sorted(differing | {("vn", "program")}):
+            answer = (
+                await client.get(f"/v1/unions/{union}/progress", params={"scope": scope})
+            ).json()
+            for view, want in (
+                (answer["subtree"], expected.figures),
+                (answer["as_filed"]["subtree"], expected.as_filed),
+            ):
+                assert view["counted"] == want.get((union, scope), Counter())["counted"], (
+                    union,
+                    scope,
+                )
+    run.checked["as filed"] = len(differing)

@@ -206,3 +206,53 @@ async def test_the_national_office_adds_a_phase_and_intake_takes_its_dates(
     assert after.status_code == 201, after.text
     assert after.json()["phase"] == "phase-3"
     assert submission.ctx.reference.targets[("vn", "program")].assigned == 1_500_000
+
+
+async def test_moves_and_merges_need_a_key_above_both_and_intake_files_as_of_the_date(
+    submission: RunningSubmission, broker_url: str
+) -> None:
+    """A grassroots union moves to the province's other district from 1 April 2022 (the
+    province's key; the district's may not), another merges into a third (the district's key).
+    A filing dated 15 March still travels with the old district's path; the merged union's
+    filers are told which union to file with."""
+    moved, merged, into = f"{DISTRICT}.cs0001", f"{DISTRICT}.cs0002", f"{DISTRICT}.cs0003"
+    other_district = f"{PROVINCE}.h02"
+    province = await submission.new_key(PROVINCE, manage_reference=True)
+    district = await submission.new_key(DISTRICT, manage_reference=True)
+    move = change(
+        "Điều chuyển",
+        kind="union_moved",
+        code=moved,
+        parent_code=other_district,
+        effective_on="2022-04-01",
+    )
+    not_allowed = await submission.http.post("/v1/reference/changes", json=move, headers=district)
+    assert not_allowed.status_code == 403
+    assert PROVINCE in not_allowed.text
+    async with Tap(broker_url, ("submission.received.v1",)) as tap:
+        accepted = await submission.http.post("/v1/reference/changes", json=move, headers=province)
+        assert accepted.status_code == 201, accepted.text
+        backwards = {**move, "change": {**move["change"], "parent_code": DISTRICT}}
+        backwards["change"]["effective_on"] = "2022-03-01"
+        refused = await submission.http.post(
+            "/v1/reference/changes", json=backwards, headers=province
+        )
+        assert refused.status_code == 409
+        assert "moved on 2022-04-01 already" in refused.text
+        assert (await file(submission, province, moved, "march")).status_code == 201
+        [received] = await tap.wait_for(lambda d: d.body.get("union_code") == moved)
+        assert received.body["union_path"] == ["vn", PROVINCE, DISTRICT, moved]
+
+    merge = change(
+        "Hợp nhất", kind="union_merged", code=merged, into_code=into, effective_on="2022-03-01"
+    )
+    merged_answer = await submission.http.post(
+        "/v1/reference/changes", json=merge, headers=district
+    )
+    assert merged_answer.status_code == 201, merged_answer.text
+    refused_filing = await file(submission, province, merged, "merged")
+    [error] = refused_filing.json()["errors"]
+    assert error["code"] == "union_closed"
+    assert f"file with union {into!r}, which it merged into" in error["message"]
+    tree = (await submission.http.get("/v1/reference", headers=province)).json()
+    assert tree["version"] == 2

@@ -11,8 +11,8 @@ import csv
 import math
 import shutil
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from pipeline.campaign import Filed
 from shared.reference.calendar import LOCAL_ZONE
 from shared.reference.catalog import ReferenceData
 from shared.settings import REPO_ROOT
+from tests.support.history import DatedTree
 
 PROGRAM = "program"
 KNOWN_TARGETS = "targets_known.csv"  # the generated targets are left out: only these and ours
@@ -36,6 +37,7 @@ class Campaign:
     exact: set[str]  # client keys of exact duplicates (verbatim or in form only)
     near: set[str]  # client keys of near copies
     original: dict[str, str]  # client key of any copy → client key of its original
+    as_filed: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
 
 
 def level_of(reference: ReferenceData, code: str) -> str:
@@ -45,20 +47,29 @@ def level_of(reference: ReferenceData, code: str) -> str:
     return union.level
 
 
+def local_date_of(filed: Filed) -> date:
+    """A submission's local date."""
+    return datetime.fromisoformat(filed.draft["submitted_at"]).astimezone(LOCAL_ZONE).date()
+
+
 def scope_of(filed: Filed, reference: ReferenceData) -> str:
     """The phase a submission falls in, by its local date."""
-    moment = datetime.fromisoformat(filed.draft["submitted_at"]).astimezone(LOCAL_ZONE)
-    phase = reference.program.phase_on(moment.date())
+    phase = reference.program.phase_on(local_date_of(filed))
     assert phase is not None
     return phase.code
 
 
 def expected_campaign(
-    filed: list[Filed], reference: ReferenceData, verdicts: dict[str, str] | None = None
+    filed: list[Filed],
+    reference: ReferenceData,
+    verdicts: dict[str, str] | None = None,
+    history: DatedTree | None = None,
 ) -> Campaign:
     """Every union's figures after ``filed``, nobody having reviewed anything: with the copies
-    the simulator injected as dedup's verdicts, or with ``verdicts`` (client key → verdict)."""
+    the simulator injected as dedup's verdicts, or with ``verdicts`` (client key → verdict).
+    With a ``history`` of moves and merges, as of now and as filed; else both on the tree."""
     figures: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    as_filed: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for item in filed:
         if verdicts is None:
             counted = not item.exact_duplicate
@@ -73,14 +84,20 @@ def expected_campaign(
             excluded=int(not counted),
             benefit_vnd=item.draft["benefit_vnd"] if counted else 0,
         )
-        for union in reference.tree.path(item.draft["union_code"]):
-            for scope in (PROGRAM, scope_of(item, reference)):
+        code = item.draft["union_code"]
+        now = history.path(code, None) if history else reference.tree.path(code)
+        then = history.path(code, local_date_of(item)) if history else now
+        for scope in (PROGRAM, scope_of(item, reference)):
+            for union in now:
                 figures[(union, scope)].update(add)
+            for union in then:
+                as_filed[(union, scope)].update(add)
     return Campaign(
         dict(figures),
         exact={f.client_key for f in filed if f.exact_duplicate},
         near={f.client_key for f in filed if f.copy_of and not f.exact_duplicate},
         original={f.client_key: f.copy_of for f in filed if f.copy_of},
+        as_filed=dict(as_filed),
     )
 
 
