@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +38,17 @@ EXTRAS = 30
 def edits(run: CampaignRun, half: int) -> tuple[list[Change], str, str]:
     """A union added below the district with most filings, a grassroots union with filings
     only before ``half`` closed, the second busiest district moved to another province and a
-    grassroots union with filings only before ``half`` merged into a neighbour, the move and
-    the merge effective on the median date of their filings: the changes, the new union and
-    the closed one."""
+    grassroots union with filings only before ``half`` merged into a neighbour, the move
+    effective on the median date of its filings and the merge the day after its last: the
+    changes, the new union and the closed one."""
     tree = run.reference.tree
     per_union = Counter(f.draft["union_code"] for f in run.filed)
     later = {f.draft["union_code"] for f in run.filed[half:]}
     early_grassroots = [
         u for u, _ in per_union.most_common() if u not in later and tree[u].level == "grassroots"
     ]
-    closing, merged = early_grassroots[0], early_grassroots[1]
+    closing = early_grassroots[0]
+    merged = early_grassroots[1]
     districts = Counter(
         path[2] for f in run.filed if len(path := tree.path(f.draft["union_code"])) > 3
     )
@@ -59,14 +60,20 @@ def edits(run: CampaignRun, half: int) -> tuple[list[Change], str, str]:
     into = next(c for c in tree.children(tree.path(merged)[-2]) if c not in (merged, closing))
     province = next(u.code for u in tree if u.level == "province" and u.code != tree.path(moved)[1])
     move = UnionMoved(code=moved, parent_code=province, effective_on=median_date(run, moved))
-    merge = UnionMerged(code=merged, into_code=into, effective_on=median_date(run, merged))
+    merged_on = filing_dates(run, merged)[-1] + timedelta(days=1)
+    merge = UnionMerged(code=merged, into_code=into, effective_on=merged_on)
     return [added, UnionClosed(code=closing), move, merge], new_union, closing
+
+
+def filing_dates(run: CampaignRun, union: str) -> list[date]:
+    """The local dates of the filings at or below ``union``, in order."""
+    tree = run.reference.tree
+    return sorted(local_date_of(f) for f in run.filed if union in tree.path(f.draft["union_code"]))
 
 
 def median_date(run: CampaignRun, union: str) -> date:
     """The median local date of the filings at or below ``union``."""
-    tree = run.reference.tree
-    days = sorted(local_date_of(f) for f in run.filed if union in tree.path(f.draft["union_code"]))
+    days = filing_dates(run, union)
     return days[len(days) // 2]
 
 
@@ -112,7 +119,10 @@ async def test_edits_during_a_campaign_keep_figures_and_milestones_exact(
             for change in changes:
                 answer = await client.post(
                     "/v1/reference/changes",
-                    json={"reason": "during the campaign", "change": change.model_dump()},
+                    json={
+                        "reason": "during the campaign",
+                        "change": change.model_dump(mode="json"),
+                    },
                     headers=headers,
                 )
                 assert answer.status_code == 201, answer.text
@@ -127,9 +137,9 @@ async def test_edits_during_a_campaign_keep_figures_and_milestones_exact(
             assert late.status_code == 422
             assert late.json()["errors"][0]["code"] == "union_closed"
         run.filed.extend(extras)
-        history = DatedTree(run.reference.tree, changes)
+        run.history = DatedTree(run.reference.tree, changes)
         run.reference, _ = apply_changes(run.reference, changes)
-        run.expected = expected_campaign(run.filed, run.reference, history=history)
+        run.expected = expected_campaign(run.filed, run.reference, history=run.history)
         await run.wait_counted(timeout=240)
         await run.check_flags(timeout=60)
         await run.check_figures()
@@ -155,7 +165,8 @@ async def check_as_filed(run: CampaignRun) -> None:
         for union, scope in keys
         if expected.figures.get((union, scope)) != expected.as_filed.get((union, scope))
     }
-    assert len({union for union, _ in differing}) >= 4  # two parents each, at least
+    # The old and new province of the moved district, the merged union and the one it merged into.
+    assert len({union for union, _ in differing}) >= 4
     async with run.client("aggregation") as client:
         for union, scope in sorted(differing | {("vn", "program")}):
             answer = (

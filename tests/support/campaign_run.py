@@ -32,6 +32,7 @@ from tests.support.expected import (
     small_targets,
     write_reference,
 )
+from tests.support.history import DatedTree
 from tests.support.publish import queue_depths
 from tests.support.receivers import WebhookReceiver
 from tests.support.replicas import failover_client
@@ -79,6 +80,7 @@ class CampaignRun:
     receiver: WebhookReceiver
     broker_url: str
     checked: dict[str, int] = field(default_factory=dict)
+    history: DatedTree | None = None  # moves and merges the figures are expected under
 
     def client(self, service: str) -> httpx.AsyncClient:
         """An HTTP client of one service (of whichever of its replicas answers)."""
@@ -172,7 +174,10 @@ class CampaignRun:
             assert len(exact) == len(pairs), exact ^ self.expected.exact
             assert all(len(pair & exact) == 1 for pair in pairs), exact ^ self.expected.exact
         self.expected = expected_campaign(
-            self.filed, self.reference, {key: verdict for key, (_, verdict, _) in seen.items()}
+            self.filed,
+            self.reference,
+            {key: verdict for key, (_, verdict, _) in seen.items()},
+            self.history,
         )
         injected = self.expected.near
         return injected - near, near - injected
