@@ -61,14 +61,14 @@ async def _apply(events: list[Any], batch: int, folder: Path) -> float:
     engine = make_engine(f"sqlite+aiosqlite:///{folder / 'aggregation.sqlite3'}")
     await migrate(engine, MIGRATIONS)
     sessions = make_sessionmaker(engine)
-    placing = reference().placing
+    data = reference()
     started = time.perf_counter()
     for start in range(0, len(events), batch):
         async with sessions() as session, session.begin():
             await ledger.apply_batch(
                 session,
                 events[start : start + batch],
-                placing=placing,
+                reference=data,
                 tracked=lambda _u, _s: False,
             )
             committing = time.perf_counter()

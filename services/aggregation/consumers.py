@@ -40,18 +40,13 @@ def register(ctx: AggregationContext) -> None:
         )
 
     def vet(event: ScreenedV1 | ReviewedV1) -> str | None:
-        """Why an event can never be counted here, or None (its facts must match the
-        reference data this service holds: same program, known union, right phase; the union
-        path is not compared, the ledger places submissions from its own reference history).
-        An event ``behind`` is judged at commit, once the reference data is looked at again."""
-        reference = ctx.reference
-        if event.program != reference.program.code:
+        """Why an event can never be counted here, or None: another program's. Its union and
+        day must be in the reference data, but an event ``behind`` is judged at commit, once the
+        reference data is looked at again. The union path and phase it carries are not
+        compared: the ledger places and phases submissions from its own reference history
+        (the path and phases may have changed since the event was sent)."""
+        if event.program != ctx.reference.program.code:
             return f"unknown program {event.program!r}"
-        if behind(event):
-            return None
-        phase = reference.program.phase_on(event.local_date)
-        if phase is None or phase.code != event.phase:
-            return f"local date {event.local_date} is not in phase {event.phase!r}"
         return None
 
     async def commit(events: Sequence[ScreenedV1 | ReviewedV1]) -> int:

@@ -208,20 +208,22 @@ class Changes:
         new, old = contribution(after), contribution(before)
         delta = [new[i] - old[i] for i in range(5)]
         if any(delta):
-            self._place(after, delta, placement, authors=True)
+            self._place(after, delta, placement)
 
-    def move(self, state: SubmissionState, before: Placement, after: Placement) -> None:
-        """Record a submission counted where ``before`` put it moving to where ``after`` puts
-        it (its union moved or merged); its authors' tallies stay keyed by the union filed
-        with (``authors.coverage_moves`` moves their coverage)."""
-        if before != after:
-            figures = list(contribution(state))
-            self._place(state, [-n for n in figures], before, authors=False)
-            self._place(state, figures, after, authors=False)
-
-    def _place(
-        self, state: SubmissionState, delta: list[int], placement: Placement, *, authors: bool
+    def move(
+        self, before: SubmissionState, after: SubmissionState, was: Placement, now: Placement
     ) -> None:
+        """Record a submission counted where ``was`` put it (in its phase) moving to where
+        ``now`` puts ``after``, the same submission in the phase its day now falls in: a union
+        moved or merged, or the phases were redated. Its author's tally changes only with a new
+        phase (the tallies are keyed by the union filed with; ``authors.coverage_moves``
+        moves their coverage of the tree)."""
+        if (before.phase, was) != (after.phase, now):
+            figures = list(contribution(before))
+            self._place(before, [-n for n in figures], was)
+            self._place(after, figures, now)
+
+    def _place(self, state: SubmissionState, delta: list[int], placement: Placement) -> None:
         now, filed = placement
         day, counted = state.local_date, delta[1]
         for scope in (state.phase, PROGRAM_SCOPE):
@@ -229,7 +231,7 @@ class Changes:
             if filed != now:
                 _add_into(self._filed_apart, (filed, scope), delta, day)
                 _add_into(self._filed_apart, (now, scope), [-n for n in delta], day)
-            if authors and counted:
+            if counted:
                 self.authors[(state.author_key, scope, state.union_code)] += counted
         if counted:
             self._placed_daily[(now, day)] += counted

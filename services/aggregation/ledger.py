@@ -8,7 +8,8 @@ once per submission.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 
 import sqlalchemy as sa
@@ -32,9 +33,10 @@ from services.aggregation.store import (
     submissions,
     tallies,
 )
-from shared.contracts.reference import Change, UnionMerged, UnionMoved
+from shared.contracts.reference import Change, PhasesRedated, UnionMerged, UnionMoved
 from shared.contracts.submission import ReviewDecision, Verdict
 from shared.db import execute_many, upsert
+from shared.reference.calendar import Program
 from shared.reference.catalog import ReferenceData
 from shared.reference.changes import apply_changes, replay
 from shared.reference.history import Placing
@@ -54,27 +56,54 @@ async def apply_batch(
     session: AsyncSession,
     events: Sequence[SubmissionEvent],
     *,
-    placing: Placing,
+    reference: ReferenceData,
     tracked: Tracked,
 ) -> int:
-    """Apply ``events`` to the counters, each submission placed by ``placing``; returns how many
-    changed anything.
+    """Apply ``events`` to the counters, each submission placed and phased by ``reference``;
+    returns how many changed anything.
 
     Applying an event twice changes nothing (the first verdict and the highest review sequence
     win), so repeats and redeliveries need no inbox: they are counted out here.
     """
     ids = list(dict.fromkeys(event.submission_id for event in events))
     before = await _load_states(session, ids)
-    updated, changes, applied = transitions(before, events, placing.place)
-    if not updated:
-        return applied
+    placing = reference.placing
+    updated, changes, applied = transitions(
+        before, _phased(events, reference.program), placing.place
+    )
+    if updated:
+        await _write(session, updated.values(), changes, placing, tracked)
+    return applied
+
+
+def _phased(events: Sequence[SubmissionEvent], program: Program) -> list[SubmissionEvent]:
+    """The events with the phase their day falls in by ``program`` (the one a message carries
+    may predate phases redated since; a day outside every phase keeps it)."""
+    phased = []
+    for event in events:
+        phase = program.phase_on(event.local_date)
+        if phase is not None and phase.code != event.phase:
+            event = event._replace(phase=phase.code)
+        phased.append(event)
+    return phased
+
+
+async def _write(
+    session: AsyncSession,
+    updated: Iterable[SubmissionState],
+    changes: Changes,
+    placing: Placing,
+    tracked: Tracked,
+) -> None:
+    """Write the submissions' new states and the author tallies, counters, offsets and daily
+    counts their changes move."""
     pairs = {(author, scope) for author, scope, _ in changes.authors}
     author_rows = coverage_changes(await _load_author_tallies(session, pairs), changes, placing.now)
     dialect = session.get_bind().dialect.name
     await execute_many(
         session,
-        upsert(dialect, submissions, replace=("verdict", "decision", "review_sequence")),
-        [_state_row(state) for state in updated.values()],
+        upsert(dialect, submissions, replace=("phase", "verdict", "decision", "review_sequence")),
+        [_state_row(state) for state in updated],
     )
     if author_rows:
         await execute_many(
@@ -86,7 +115,6 @@ async def apply_batch(
             ],
         )
     await _save_changes(session, changes, tracked)
-    return applied
 
 
 async def follow_reference(
@@ -110,14 +138,17 @@ async def follow_reference(
             continue
         if event.version != at.version + len(waiting) + 1:
             break  # a gap: the versions after it wait
-        if not isinstance(event.change, UnionMoved | UnionMerged):
+        if not isinstance(event.change, UnionMoved | UnionMerged | PhasesRedated):
             waiting.append(event.change)
             continue
         if waiting:
             at, waiting = apply_changes(at, waiting)[0], []
         after = apply_changes(at, [event.change])[0]
-        moved = await replace_submissions(session, at.placing, after.placing, tracked(after))
-        log.info("submissions_placed_again", version=after.version, submissions=moved)
+        if isinstance(event.change, PhasesRedated):
+            moved = await rephase_submissions(session, at.program, after, tracked(after))
+        else:
+            moved = await replace_submissions(session, at.placing, after.placing, tracked(after))
+        log.info("submissions_counted_again", version=after.version, submissions=moved)
         at = after
     if waiting:
         at = apply_changes(at, waiting)[0]
@@ -149,7 +180,7 @@ async def replace_submissions(
             was = before.place(state.union_code, state.local_date)
             now = after.place(state.union_code, state.local_date)
             if was != now:
-                changes.move(state, was, now)
+                changes.move(state, state, was, now)
                 moved += 1
         pairs = await session.execute(
             sa.select(author_tallies.c.author_key, author_tallies.c.scope)
@@ -162,6 +193,38 @@ async def replace_submissions(
     coverage_moves(authors, changes, before.now, after.now)
     await _save_changes(session, changes, tracked)
     return moved
+
+
+async def rephase_submissions(
+    session: AsyncSession, before: Program, after: ReferenceData, tracked: Tracked
+) -> int:
+    """Count the submissions dated on days whose phase ``after`` changes from ``before`` in
+    their new phase; how many moved."""
+    program = after.program
+    redated = [phase for phase in program.phases if phase not in before.phases]
+    changed = [
+        day
+        for phase in (*redated, *(before.phase(p.code) for p in redated))
+        if phase is not None
+        for day in (phase.starts_on, phase.ends_on)
+    ]
+    if not changed:
+        return 0
+    rows = await session.execute(
+        sa.select(submissions).where(submissions.c.local_date.between(min(changed), max(changed)))
+    )
+    placing, changes, updated = after.placing, Changes(), []
+    for row in rows:
+        state = _state_of(row)
+        phase = program.phase_on(state.local_date)
+        if phase is not None and phase.code != state.phase:
+            moved = replace(state, phase=phase.code)
+            placement = placing.place(state.union_code, state.local_date)
+            changes.move(state, moved, placement, placement)
+            updated.append(moved)
+    changes.roll_up()
+    await _write(session, updated, changes, placing, tracked)
+    return len(updated)
 
 
 async def _save_changes(session: AsyncSession, changes: Changes, tracked: Tracked) -> None:

@@ -193,9 +193,7 @@ async def _serve(
                     latest = await follow_reference(session, base, reference, tracked_of)
                     if latest.version != reference.version:
                         reference, tracked = latest, tracked_of(latest)
-                    fresh = await apply_batch(
-                        session, events, placing=reference.placing, tracked=tracked
-                    )
+                    fresh = await apply_batch(session, events, reference=reference, tracked=tracked)
             except WAIT_AND_RETRY as unreachable:
                 pipe.send(("unreachable", str(unreachable)[:500]))
             except Exception:

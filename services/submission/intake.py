@@ -201,5 +201,5 @@ def _row(
         "author_key": event.author_key,
         "created_at": now,
         "review_state": PENDING,
-        "union_path": path_key(accepted.union_path),
+        "union_path": path_key(accepted.current_path),
     }

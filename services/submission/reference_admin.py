@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.submission.auth import ApiClient
 from services.submission.context import SubmissionContext
+from services.submission.store import follow_moves, follow_phases
 from shared.contracts.envelope import derived_message_id, utc_now
 from shared.contracts.reference import (
     Change,
     PhaseAdded,
+    PhasesRedated,
     ReferenceChangedV1,
     TargetsSet,
     UnionAdded,
@@ -51,12 +53,12 @@ class Contended(RuntimeError):
 def deciding_union(reference: ReferenceData, change: Change) -> str | None:
     """The union whose key may make ``change``: the parent of a union added, renamed, closed
     or given an assigned target; the union itself for its self-set target alone; the national
-    union for its own assigned targets (it has no parent) and for a phase added to the program;
+    union for its own assigned targets (it has no parent) and for phases added or redated;
     for a move, the nearest union above both the old and the new parent; for a merge, the
     nearest above both unions. None for an unknown union (the change is refused)."""
     if isinstance(change, UnionAdded):
         return change.parent_code
-    if isinstance(change, PhaseAdded):
+    if isinstance(change, PhaseAdded | PhasesRedated):
         return reference.tree.root.code
     if isinstance(change, UnionMoved | UnionMerged):
         other = change.parent_code if isinstance(change, UnionMoved) else change.into_code
@@ -118,8 +120,13 @@ async def record_changes(
     versions and queue them for publication, in the caller's transaction. Raises
     ``ChangeRefused`` (``changes.apply_changes``) before anything is written, and
     ``VersionTaken`` (or the database's IntegrityError) when another writer took one of these
-    versions."""
-    _, flags = apply_changes(reference, changes)
+    versions. Stored submissions follow a move, a merge or redated phases in the same
+    transaction."""
+    changed, flags = apply_changes(reference, changes)
+    if any(isinstance(change, UnionMoved | UnionMerged) for change in changes):
+        await follow_moves(session, changed.placing)
+    if any(isinstance(change, PhasesRedated) for change in changes):
+        await follow_phases(session, changed.program)
     events = []
     for version, change in enumerate(changes, start=reference.version + 1):
         message_id = derived_message_id(ReferenceChangedV1.NAME, str(version))

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import UtcDateTime
+from shared.reference.calendar import Program
+from shared.reference.history import Placing
 from shared.reference.unions import UnionTree
 
 metadata = sa.MetaData()
@@ -124,3 +126,27 @@ async def fill_union_paths(session: AsyncSession, tree: UnionTree) -> None:
                 .where(submissions.c.union_code == code, submissions.c.union_path.is_(None))
                 .values(union_path=path_key(tree.path(code)))
             )
+
+
+async def follow_moves(session: AsyncSession, placing: Placing) -> None:
+    """Give the submissions of every union that moved or merged, or sits below one that moved,
+    the path its union has now (key scopes follow the current tree)."""
+    for code in sorted(placing.dated_unions()):
+        await session.execute(
+            submissions.update()
+            .where(submissions.c.union_code == code)
+            .values(union_path=path_key(placing.now(code)))
+        )
+
+
+async def follow_phases(session: AsyncSession, program: Program) -> None:
+    """Give every submission the phase its local date falls in (after phases were redated)."""
+    for phase in program.phases:
+        await session.execute(
+            submissions.update()
+            .where(
+                submissions.c.local_date.between(phase.starts_on, phase.ends_on),
+                submissions.c.phase != phase.code,
+            )
+            .values(phase=phase.code)
+        )

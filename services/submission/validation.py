@@ -52,9 +52,10 @@ class AcceptedDraft:
     """A draft that passed validation, normalised, with its place in the tree and calendar."""
 
     draft: SubmissionDraft
-    union_path: tuple[str, ...]
+    union_path: tuple[str, ...]  # as filed on ``local_date`` (what its events carry)
     phase: Phase
     local_date: date
+    current_path: tuple[str, ...]  # where the union sits now (what key scopes are checked on)
 
 
 def _check_text(draft: SubmissionDraft, errors: list[FieldError]) -> dict[str, str]:
@@ -219,4 +220,7 @@ def validate_draft(
             "recognition": recognition.model_copy(update={"decision_number": decision_number}),
         }
     )
-    return AcceptedDraft(cleaned, reference.placing.filed(union.code, day), phase, day)
+    placing = reference.placing
+    return AcceptedDraft(
+        cleaned, placing.filed(union.code, day), phase, day, placing.now(union.code)
+    )

@@ -113,8 +113,34 @@ class PhaseAdded(_Change):
     national_target: int = Field(ge=1, le=100_000_000)
 
 
+class PhaseDates(BaseModel):
+    """A phase's new first and last day."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: str = Field(pattern=CODE_PATTERN)
+    starts_on: date
+    ends_on: date = Field(description="Not before ``starts_on`` (else refused).")
+
+
+class PhasesRedated(_Change):
+    """New dates for existing phases, set together (moving the boundary between two phases
+    changes both). Phases must not overlap, and every day that had a phase keeps one (else
+    refused); submissions dated on a day that changes phase count in their new phase."""
+
+    kind: Literal["phases_redated"] = "phases_redated"
+    phases: list[PhaseDates] = Field(min_length=1, max_length=20)
+
+
 Change = Annotated[
-    UnionAdded | UnionRenamed | UnionClosed | UnionMoved | UnionMerged | TargetsSet | PhaseAdded,
+    UnionAdded
+    | UnionRenamed
+    | UnionClosed
+    | UnionMoved
+    | UnionMerged
+    | TargetsSet
+    | PhaseAdded
+    | PhasesRedated,
     Field(discriminator="kind"),
 ]
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
+from itertools import pairwise
 
 from shared.contracts.reference import (
     Change,
     PhaseAdded,
+    PhasesRedated,
     ReferenceChangedV1,
     TargetsSet,
     UnionAdded,
@@ -100,6 +102,9 @@ class _Draft:
             return self._set_targets(change)
         if isinstance(change, PhaseAdded):
             self._add_phase(change)
+            return []
+        if isinstance(change, PhasesRedated):
+            self._redate_phases(change)
             return []
         unions = self._editable()
         if isinstance(change, UnionAdded):
@@ -239,6 +244,43 @@ class _Draft:
                 whole, assigned=whole.assigned + change.national_target, self_set=grown
             )
         self._targets = targets
+
+    def _redate_phases(self, change: PhasesRedated) -> None:
+        program = self._program
+        dates: dict[str, tuple[date, date]] = {}
+        for new in change.phases:
+            if program.phase(new.code) is None:
+                known = ", ".join(p.code for p in program.phases)
+                raise ChangeRefused(f"unknown phase {new.code!r} (known: {known})")
+            if new.code in dates:
+                raise ChangeRefused(f"phase {new.code!r} is given twice")
+            if new.ends_on < new.starts_on:
+                raise ChangeRefused(f"phase {new.code!r} ends on {new.ends_on}, before it starts")
+            dates[new.code] = (new.starts_on, new.ends_on)
+        phases = sorted(
+            (
+                replace(p, starts_on=dates[p.code][0], ends_on=dates[p.code][1])
+                if p.code in dates
+                else p
+                for p in program.phases
+            ),
+            key=lambda p: p.starts_on,
+        )
+        for earlier, later in pairwise(phases):
+            if later.starts_on <= earlier.ends_on:
+                raise ChangeRefused(
+                    f"phases {earlier.code!r} and {later.code!r} would overlap on {later.starts_on}"
+                )
+        redated = replace(program, phases=tuple(phases))
+        for phase in program.phases:
+            day = phase.starts_on
+            while day <= phase.ends_on:
+                if redated.phase_on(day) is None:
+                    raise ChangeRefused(
+                        f"{day} would fall outside every phase (submissions may be dated on it)"
+                    )
+                day += timedelta(days=1)
+        self._program = redated
 
     def _set_targets(self, change: TargetsSet) -> list[Finding]:
         union = self._open(change.union_code)

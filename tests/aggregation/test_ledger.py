@@ -59,14 +59,14 @@ def campaigns(draw: st.DrawFn) -> list[Event]:
 async def _apply(path: Path, batches: Sequence[Sequence[Event]]) -> dict[str, Any]:
     engine = make_engine(f"sqlite+aiosqlite:///{path}")
     sessions = make_sessionmaker(engine)
-    placing = reference().placing
+    data = reference()
 
     for batch in batches:  # as the ledger process runs it: the state tells repeats apart
         async with sessions() as session, session.begin():
             await apply_batch(
                 session,
                 [SubmissionEvent.of(event) for event in batch],
-                placing=placing,
+                reference=data,
                 tracked=lambda _u, _s: True,
             )
     async with sessions() as session:

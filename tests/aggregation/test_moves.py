@@ -1,10 +1,11 @@
 """Unions that move and merge with an effective date, as the ledger counts them (SQLite, no
 broker).
 
-The property: random tree edits (a union added, moves, merges) and target changes, and
-submissions with reviews, arriving in any order and batching, with repeats, leave exactly the
-figures recomputed from scratch from the final tree and its history. As of now, each submission
-counts where its union sits now; as filed, where its union sat on the submission's local date.
+The property: random tree edits (a union added, moves, merges), target changes and phases
+redated, and submissions with reviews, arriving in any order and batching, with repeats, leave
+exactly the figures recomputed from scratch from the final tree and its history, each
+submission in the phase its day falls in by the final calendar. As of now, each submission counts
+where its union sits now; as filed, where its union sat on the submission's local date.
 The from-scratch side (``tests.support.history``) is written independently of
 ``shared.reference.history``.
 """
@@ -16,7 +17,7 @@ import random
 import shutil
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from services.aggregation.progress import percent
 from services.aggregation.reading import period_of, progress_of
 from shared.contracts.reference import (
     Change,
+    PhaseDates,
+    PhasesRedated,
     ReferenceChangedV1,
     TargetsSet,
     TargetValue,
@@ -53,16 +56,19 @@ DISTRICTS = (f"{HN}.h03", f"{HN}.h04", f"{LC}.h01")
 NEW = f"{HN}.h04.moi01"
 GRASSROOTS = (f"{HN}.h03.cs0001", f"{HN}.h03.cs0002", f"{HN}.h04.cs0001", f"{LC}.h01.cs0001", NEW)
 DATES = (date(2021, 9, 1), date(2022, 3, 1), date(2022, 6, 1), date(2023, 1, 1), date(2023, 9, 1))
+# Where phase 2 may start instead of 1 June 2022.
+BOUNDARIES = (date(2022, 3, 1), date(2022, 3, 2), date(2022, 6, 1), date(2023, 1, 1))
 
 
 @st.composite
 def edits(draw: st.DrawFn) -> list[Change]:
-    """A union added, then moves, merges and target changes (some of them refused later)."""
+    """A union added, then moves, merges, target changes and the boundary between the two
+    phases moved (some of them refused later)."""
     drawn: list[Change] = [
         UnionAdded(code=NEW, name="Công đoàn mới", level="grassroots", parent_code=f"{HN}.h04")
     ]
     for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(("move", "merge", "targets")))
+        kind = draw(st.sampled_from(("move", "merge", "targets", "phases")))
         day = draw(st.sampled_from(DATES))
         if kind == "move":
             pool, parents = draw(st.sampled_from(((GRASSROOTS, DISTRICTS), (DISTRICTS, PROVINCES))))
@@ -72,6 +78,18 @@ def edits(draw: st.DrawFn) -> list[Change]:
             pool = draw(st.sampled_from((GRASSROOTS, DISTRICTS)))
             code, into = draw(st.sampled_from(pool)), draw(st.sampled_from(pool))
             drawn.append(UnionMerged(code=code, into_code=into, effective_on=day))
+        elif kind == "phases":
+            boundary = draw(st.sampled_from(BOUNDARIES))
+            drawn.append(
+                PhasesRedated(
+                    phases=[
+                        PhaseDates(
+                            code="phase-1", starts_on=DATES[0], ends_on=boundary - timedelta(1)
+                        ),
+                        PhaseDates(code="phase-2", starts_on=boundary, ends_on=DATES[-1]),
+                    ]
+                )
+            )
         else:
             first, second = draw(st.integers(1, 5)), draw(st.integers(1, 5))
             values = [("phase-1", first), ("phase-2", second), ("program", first + second)]
@@ -106,6 +124,13 @@ def submissions(draw: st.DrawFn) -> list[Event]:
     return events
 
 
+def phase_of(data: ReferenceData, event: Event) -> str:
+    """The phase an event's day falls in by ``data``."""
+    phase = data.program.phase_on(event.local_date)
+    assert phase is not None
+    return phase.code
+
+
 def accepted(changes: Sequence[Change]) -> tuple[list[Change], ReferenceData]:
     """The changes the owner accepts in turn (the others refused), and the final data."""
     data, kept = reference(), []
@@ -135,7 +160,7 @@ async def _run(path: Path, arrivals: Sequence[Any], shuffler: random.Random) -> 
             await apply_batch(
                 session,
                 [SubmissionEvent.of(event) for event in known],
-                placing=held.placing,
+                reference=held,
                 tracked=lambda _u, _s: True,
             )
 
@@ -188,7 +213,8 @@ def test_edits_and_submissions_in_any_order_give_the_figures_from_scratch(
     counted = asyncio.run(_run(database, arrivals, shuffler))
 
     history = DatedTree(reference().tree, kept)
-    expected = from_scratch(events, lambda union, _day: history.path(union, None), history.path)
+    phased = [event.model_copy(update={"phase": phase_of(final, event)}) for event in events]
+    expected = from_scratch(phased, lambda union, _day: history.path(union, None), history.path)
     assert counted["version"] == len(kept)
     assert counted["figures"] == expected["figures"]
     assert counted["filed"] == expected["filed"]

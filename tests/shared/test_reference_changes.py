@@ -13,11 +13,15 @@ from hypothesis import strategies as st
 from shared.contracts.reference import (
     Change,
     PhaseAdded,
+    PhaseDates,
+    PhasesRedated,
     ReferenceChangedV1,
     TargetsSet,
     TargetValue,
     UnionAdded,
     UnionClosed,
+    UnionMerged,
+    UnionMoved,
     UnionRenamed,
 )
 from shared.reference.catalog import ReferenceData, load_reference
@@ -29,6 +33,11 @@ from tests.support.events import reference_changed
 
 REFERENCE = load_reference(REPO_ROOT / "reference")
 DISTRICT = "ldld-lai-chau.h01"
+MARCH, APRIL = date(2022, 3, 1), date(2022, 4, 1)
+
+
+def redated(*phases: tuple[str, date, date]) -> PhasesRedated:
+    return PhasesRedated(phases=[PhaseDates(code=c, starts_on=s, ends_on=e) for c, s, e in phases])
 
 
 def added(code: str, parent: str = DISTRICT, level: str = "grassroots") -> UnionAdded:
@@ -82,6 +91,36 @@ def test_a_union_added_below_an_open_one_takes_submissions_at_the_next_version()
                 national_target=1,
             ),
             "ends on 2023-12-31, before it starts",
+        ),
+        (UnionMoved(code="vn", parent_code=DISTRICT, effective_on=MARCH), "cannot move"),
+        (
+            UnionMoved(code=DISTRICT, parent_code="ldld-lai-chau", effective_on=MARCH),
+            "sits below 'ldld-lai-chau' already",
+        ),
+        (
+            UnionMoved(code=f"{DISTRICT}.cs0001", parent_code="ldld-ha-noi", effective_on=MARCH),
+            "a grassroots union cannot sit below a province union",
+        ),
+        (
+            UnionMerged(code=f"{DISTRICT}.cs0001", into_code=DISTRICT, effective_on=MARCH),
+            "can only merge into another grassroots union",
+        ),
+        (
+            UnionMerged(code=DISTRICT, into_code=DISTRICT, effective_on=MARCH),
+            "cannot merge into itself",
+        ),
+        (redated(("phase-9", MARCH, APRIL)), "unknown phase 'phase-9'"),
+        (
+            redated(("phase-1", date(2021, 9, 1), date(2022, 6, 30))),
+            "'phase-1' and 'phase-2' would overlap on 2022-06-01",
+        ),
+        (
+            redated(("phase-1", date(2021, 9, 1), date(2022, 4, 30))),
+            "2022-05-01 would fall outside every phase",
+        ),
+        (
+            redated(("phase-1", date(2021, 9, 1), date(2022, 4, 30)), ("phase-1", MARCH, APRIL)),
+            "given twice",
         ),
     ],
 )
@@ -148,6 +187,53 @@ def test_a_phase_added_after_the_last_grows_the_national_targets_and_takes_its_d
         apply_change(REFERENCE, phase_3(date(2023, 9, 1)))
     with pytest.raises(ChangeRefused, match="a scope 'phase-3' already"):
         apply_change(changed, phase_3(date(2028, 1, 1)))
+
+
+def test_phases_redated_together_move_their_boundary() -> None:
+    changed, _ = apply_change(
+        REFERENCE,
+        redated(
+            ("phase-1", date(2021, 9, 1), date(2022, 4, 30)),
+            ("phase-2", date(2022, 5, 1), REFERENCE.program.ends_on),
+        ),
+    )
+    program = changed.program
+    assert [p.code for p in program.phases] == ["phase-1", "phase-2"]
+    assert program.phase_on(date(2022, 5, 15)).code == "phase-2"  # type: ignore[union-attr]
+    assert (program.starts_on, program.ends_on) == (
+        REFERENCE.program.starts_on,
+        REFERENCE.program.ends_on,
+    )
+    longer, _ = apply_change(REFERENCE, redated(("phase-2", date(2022, 6, 1), date(2023, 12, 31))))
+    assert longer.program.ends_on == date(2023, 12, 31)
+
+
+def test_a_move_and_a_merge_place_submissions_as_filed_and_as_of_now() -> None:
+    grassroots, other_district = f"{DISTRICT}.cs0001", "ldld-lai-chau.h02"
+    moved, _ = apply_change(
+        REFERENCE, UnionMoved(code=grassroots, parent_code=other_district, effective_on=APRIL)
+    )
+    old = ("vn", "ldld-lai-chau", DISTRICT, grassroots)
+    new = ("vn", "ldld-lai-chau", other_district, grassroots)
+    assert moved.placing.place(grassroots, MARCH) == (new, old)
+    assert moved.placing.place(grassroots, APRIL) == (new, new)
+    with pytest.raises(ChangeRefused, match="moved on 2022-04-01 already"):
+        apply_change(moved, UnionMoved(code=grassroots, parent_code=DISTRICT, effective_on=MARCH))
+    # The district merges into its neighbour in May: its children follow, as filed from May.
+    may = date(2022, 5, 1)
+    merged, _ = apply_change(
+        moved, UnionMerged(code=other_district, into_code=DISTRICT, effective_on=may)
+    )
+    assert merged.tree[other_district].closed
+    assert merged.tree[other_district].merged_into == DISTRICT
+    assert merged.tree.children(other_district) == []
+    assert merged.placing.place(grassroots, MARCH) == (old, old)
+    assert merged.placing.place(grassroots, APRIL) == (old, new)
+    assert merged.placing.place(grassroots, may) == (old, old)
+    district_path = ("vn", "ldld-lai-chau", DISTRICT)
+    assert merged.placing.place(other_district, APRIL) == (district_path, new[:3])
+    assert merged.placing.place(other_district, may) == (district_path, district_path)
+    assert grassroots in merged.placing.dated_unions()
 
 
 def test_replay_applies_versions_in_order_whatever_order_they_arrive_in_up_to_a_gap() -> None:
