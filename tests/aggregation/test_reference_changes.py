@@ -1,6 +1,7 @@
 """Aggregation follows reference changes without a restart, whatever order they and the
 submissions of a new union arrive in (real broker, SQLite and PostgreSQL): a union added takes
-its submissions, a target changed judges progress again and publishes it."""
+its submissions, a target changed judges progress again and publishes it, a union moved and
+phases redated count the submissions already there again."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import httpx
 from pipeline.tap import Tap
 from shared.contracts.reference import (
     PhaseAdded,
+    PhaseDates,
+    PhasesRedated,
     TargetsSet,
     TargetValue,
     UnionAdded,
+    UnionMoved,
 )
 from shared.polling import poll
 from tests.aggregation.test_service import progress_of, send
@@ -23,6 +27,7 @@ from tests.support.events import facts, reference_changed, screened
 DISTRICT = "ldld-lai-chau.h01"
 NEW_UNION = f"{DISTRICT}.moi01"
 PROGRESS = "progress.updated.v1"
+MARCH_AND_MAY = (date(2022, 3, 1), date(2022, 5, 15))
 
 
 def new_union_facts(submission_id: str) -> dict[str, Any]:
@@ -102,3 +107,37 @@ async def test_changes_apply_without_a_restart_whatever_order_they_arrive_in(
     )
     national = await progress_of(aggregation, "vn", "phase-3", counted=1)
     assert national["target"]["effective"] == 500_000
+
+
+async def test_a_move_and_redated_phases_count_submissions_again_without_a_restart(
+    aggregation: httpx.AsyncClient, broker_url: str
+) -> None:
+    """A grassroots union with filings on 1 March and 15 May 2022 moves to the other district
+    from 1 April, then phase 2 is made to start on 1 May: as of now both count for the new
+    district, one in each phase; as filed the March one stays with the old district."""
+    union, new_district = f"{DISTRICT}.cs0001", "ldld-lai-chau.h02"
+    filings = [screened(facts(f"m{i}", union, day)) for i, day in enumerate(MARCH_AND_MAY)]
+    move = reference_changed(
+        1, UnionMoved(code=union, parent_code=new_district, effective_on=date(2022, 4, 1))
+    )
+    redated = reference_changed(
+        2,
+        PhasesRedated(
+            phases=[
+                PhaseDates(code="phase-1", starts_on=date(2021, 9, 1), ends_on=date(2022, 4, 30)),
+                PhaseDates(code="phase-2", starts_on=date(2022, 5, 1), ends_on=date(2023, 9, 1)),
+            ]
+        ),
+    )
+    async with Tap(broker_url, ()) as tap:
+        await send(tap, *filings)
+        await progress_of(aggregation, DISTRICT, counted=2)
+        await send(tap, redated, move)  # out of order: version 2 waits for version 1
+    moved_to = await progress_of(aggregation, new_district, counted=2)
+    assert moved_to["as_filed"]["subtree"]["counted"] == 1
+    left = await progress_of(aggregation, DISTRICT, counted=0)
+    assert left["as_filed"]["subtree"]["counted"] == 1
+    await progress_of(aggregation, new_district, "phase-1", counted=1)
+    await progress_of(aggregation, new_district, "phase-2", counted=1)
+    await progress_of(aggregation, "ldld-lai-chau", "phase-2", counted=1)
+    await progress_of(aggregation, "ldld-lai-chau", counted=2)

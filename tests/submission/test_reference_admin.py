@@ -4,6 +4,8 @@ intake following the tree at once, and each change published once as reference.c
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from pipeline.tap import Tap
@@ -254,5 +256,33 @@ async def test_moves_and_merges_need_a_key_above_both_and_intake_files_as_of_the
     [error] = refused_filing.json()["errors"]
     assert error["code"] == "union_closed"
     assert f"file with union {into!r}, which it merged into" in error["message"]
-    tree = (await submission.http.get("/v1/reference", headers=province)).json()
-    assert tree["version"] == 2
+    assert (await submission.http.get("/v1/reference", headers=province)).json()["version"] == 2
+
+    async def exported(union: str, phase: str) -> list[dict[str, str]]:
+        answer = await submission.http.get(
+            "/v1/exports/submissions", params={"union": union, "phase": phase}, headers=province
+        )
+        assert answer.status_code == 200, answer.text
+        return list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+
+    # Key scopes and exports follow the union where it sits now, its March filing too.
+    assert [r["union_code"] for r in await exported(other_district, "phase-1")] == [moved]
+    assert await exported(DISTRICT, "phase-1") == []
+    # The national office moves the boundary between the phases back to 1 March: the filing
+    # of 15 March is in phase 2 from then on.
+    national = await submission.new_key("vn", manage_reference=True)
+    boundary = change(
+        "Điều chỉnh giai đoạn",
+        kind="phases_redated",
+        phases=[
+            {"code": "phase-1", "starts_on": "2021-09-01", "ends_on": "2022-02-28"},
+            {"code": "phase-2", "starts_on": "2022-03-01", "ends_on": "2023-09-01"},
+        ],
+    )
+    assert (
+        await submission.http.post("/v1/reference/changes", json=boundary, headers=province)
+    ).status_code == 403
+    redated = await submission.http.post("/v1/reference/changes", json=boundary, headers=national)
+    assert redated.status_code == 201, redated.text
+    assert await exported(other_district, "phase-1") == []
+    assert [r["phase"] for r in await exported(other_district, "phase-2")] == ["phase-2"]
