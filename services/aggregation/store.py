@@ -24,20 +24,28 @@ submissions = sa.Table(
     sqlite_with_rowid=False,
 )
 
+
+def _row_of_figures() -> list[sa.Column[object]]:
+    """The key (union, scope, reach) and the five additive figures of a counter row."""
+    return [
+        sa.Column("union_code", sa.String(100), primary_key=True),
+        sa.Column("scope", sa.String(50), primary_key=True),
+        sa.Column("reach", sa.String(10), primary_key=True),
+        sa.Column("received", sa.Integer, nullable=False),
+        sa.Column("counted", sa.Integer, nullable=False),
+        sa.Column("flagged", sa.Integer, nullable=False),
+        sa.Column("excluded", sa.Integer, nullable=False),
+        sa.Column("benefit_vnd", sa.BigInteger, nullable=False),
+    ]
+
+
 # One row per (union, scope, reach): reach "own" sums the submissions filed with the union itself,
 # "subtree" those of its whole subtree. ``revision`` grows with every batch that changes the
 # union's figures for the scope; it orders the snapshots published about it.
 tallies = sa.Table(
     "tallies",
     metadata,
-    sa.Column("union_code", sa.String(100), primary_key=True),
-    sa.Column("scope", sa.String(50), primary_key=True),
-    sa.Column("reach", sa.String(10), primary_key=True),
-    sa.Column("received", sa.Integer, nullable=False),
-    sa.Column("counted", sa.Integer, nullable=False),
-    sa.Column("flagged", sa.Integer, nullable=False),
-    sa.Column("excluded", sa.Integer, nullable=False),
-    sa.Column("benefit_vnd", sa.BigInteger, nullable=False),
+    *_row_of_figures(),
     sa.Column("distinct_authors", sa.Integer, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("latest_on", sa.Date, nullable=False),
@@ -49,14 +57,7 @@ tallies = sa.Table(
 filed_offsets = sa.Table(
     "filed_offsets",
     metadata,
-    sa.Column("union_code", sa.String(100), primary_key=True),
-    sa.Column("scope", sa.String(50), primary_key=True),
-    sa.Column("reach", sa.String(10), primary_key=True),
-    sa.Column("received", sa.Integer, nullable=False),
-    sa.Column("counted", sa.Integer, nullable=False),
-    sa.Column("flagged", sa.Integer, nullable=False),
-    sa.Column("excluded", sa.Integer, nullable=False),
-    sa.Column("benefit_vnd", sa.BigInteger, nullable=False),
+    *_row_of_figures(),
     sqlite_with_rowid=False,
 )
 
