@@ -122,7 +122,8 @@ async def follow_reference(
 ) -> ReferenceData:
     """The reference data the counters place submissions by, brought to the newest version the
     database holds: for each union moved or merged since, the submissions whose place changed
-    are counted again where they now belong (``docs/design.md``, "Effective dating").
+    are counted again where they now belong (``docs/design.md``, "Effective dating"); for
+    phases redated, those whose day changed phase are counted in their new phase.
 
     ``held`` is what the last call returned (``base``, the files' data, at first); it is only
     trusted at the version the database says the counters were placed by.
