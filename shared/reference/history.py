@@ -111,8 +111,3 @@ class Placing:
             if move.effective_on > day:
                 return move.from_parent
         return self._tree[code].parent_code
-
-    def last_moved_on(self, code: str) -> date | None:
-        """The effective date of the union's latest move, if it moved."""
-        moves = self._moves.get(code)
-        return moves[-1].effective_on if moves else None
