@@ -8,7 +8,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY shared ./shared
 COPY services ./services
 COPY reference ./reference
-ENV PATH=/app/.venv/bin:$PATH SANGKIEN_HTTP_HOST=0.0.0.0
+# The source is read-only to nobody: dedup's compiled kernels are cached here instead.
+ENV PATH=/app/.venv/bin:$PATH SANGKIEN_HTTP_HOST=0.0.0.0 NUMBA_CACHE_DIR=/tmp/numba-cache
 USER nobody
 EXPOSE 8000
 CMD ["python", "-m", "services.submission", "serve"]

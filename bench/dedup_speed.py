@@ -69,7 +69,7 @@ def fill_database(path: Path, size: int) -> None:
     for number in range(size):
         item = initiative(rng)
         key = document_text(item.title, *item.content())
-        state = index.probe(key).stored_signature()
+        state = index.stored(index.probe(key).signature)
         batch.append((f"d{number}", PROGRAM, key, state))
         if len(batch) == 50_000:
             connection.executemany(insert, batch)
@@ -88,7 +88,7 @@ def corpus_path(folder: Path, size: int) -> Path:
     for _ in range(20):
         item = initiative(rng)
         probe = index.probe(document_text(item.title, *item.content()))
-        fingerprint.update(probe.key.encode() + probe.stored_signature())
+        fingerprint.update(probe.key.encode() + index.stored(probe.signature))
     return folder / f"dedup-{size}-key{KEY_VERSION}-{fingerprint.hexdigest()[:12]}.sqlite3"
 
 

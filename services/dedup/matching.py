@@ -1,12 +1,13 @@
 """Near-duplicate matching: exact hash, MinHash LSH candidates, exact re-scoring (pure logic).
 
 A document is the matching key of its title and content. Its features are syllable n-grams
-(shingles) of that key. Exact duplicates share the SHA-256 of the key. Near-duplicate candidates
-come from MinHash LSH bands (rensa's signatures, our ``bands.BandIndex``); the few whose
-signatures agree most with the query's are re-scored exactly, because the 128-permutation
-estimate errs by 0.1–0.15 on borderline pairs, while re-scoring every LSH candidate would make a
-query's cost grow with the corpus. The score is the larger of Jaccard and a discounted
-containment, so that a truncated or extended copy still scores high.
+(shingles) of that key, as 64-bit hashes (``kernels.ngram_hashes``). Exact duplicates share the
+SHA-256 of the key. Near-duplicate candidates come from MinHash LSH bands (rensa's signatures of
+the hashes, our ``bands.BandIndex``); the few whose signatures agree most with the query's are
+re-scored exactly, because the 128-permutation estimate errs by 0.1–0.15 on borderline pairs,
+while re-scoring every LSH candidate would make a query's cost grow with the corpus. The score
+is the larger of Jaccard and a discounted containment, so that a truncated or extended copy
+still scores high.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import rensa
 
+from services.dedup import kernels
 from services.dedup.bands import BandIndex
 from services.dedup.normalise import KEY_VERSION, matching_key
 from shared.contracts.submission import Candidate, Verdict
@@ -65,18 +68,16 @@ def document_text(title: str, *parts: str) -> str:
     return matching_key(" ".join((title, *parts)))
 
 
-def shingle_sequence(key: str, size: int) -> tuple[str, ...]:
-    """The syllable n-grams of a matching key in text order (the whole key when it is shorter
+def shingle_sequence(key: str, size: int) -> np.ndarray:
+    """The hashes of a matching key's syllable n-grams in text order (of the whole key when it
+    is shorter than n)."""
+    return kernels.ngram_hashes(np.frombuffer(key.encode(), dtype=np.uint8), size)
+
+
+def shingles(key: str, size: int) -> frozenset[int]:
+    """The hashes of a matching key's syllable n-grams (of the whole key when it is shorter
     than n)."""
-    syllables = key.split()
-    if len(syllables) <= size:
-        return (" ".join(syllables),) if syllables else ()
-    return tuple(map(" ".join, zip(*(syllables[i:] for i in range(size)), strict=False)))
-
-
-def shingles(key: str, size: int) -> frozenset[str]:
-    """The syllable n-grams of a matching key (the whole key when it is shorter than n)."""
-    return frozenset(shingle_sequence(key, size))
+    return frozenset(shingle_sequence(key, size).tolist())
 
 
 def exact_hash(key: str) -> str:
@@ -84,7 +85,7 @@ def exact_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def similarity(a: AbstractSet[str], b: AbstractSet[str], containment_weight: float) -> float:
+def similarity(a: AbstractSet[int], b: AbstractSet[int], containment_weight: float) -> float:
     """max(Jaccard, weight × containment) of two shingle sets."""
     if not a or not b:
         return 0.0
@@ -94,7 +95,7 @@ def similarity(a: AbstractSet[str], b: AbstractSet[str], containment_weight: flo
     return max(jaccard, containment_weight * containment)
 
 
-def shared_run(sequence: Sequence[str], other: AbstractSet[str]) -> frozenset[str]:
+def shared_run(sequence: Sequence[int], other: AbstractSet[int]) -> frozenset[int]:
     """The n-grams of the longest run of consecutive n-grams of ``sequence`` that ``other``
     holds too."""
     best_start = best_end = start = 0
@@ -111,13 +112,13 @@ class Scored:
     """The score of a pair and, when they share a template, the query's n-grams outside it."""
 
     score: float
-    outside_template: frozenset[str] | None = None
+    outside_template: frozenset[int] | None = None
 
 
 def score_pair(
-    sequence: Sequence[str],
-    grams: AbstractSet[str],
-    other: AbstractSet[str],
+    sequence: Sequence[int],
+    grams: AbstractSet[int],
+    other: AbstractSet[int],
     params: MatchingParameters,
 ) -> Scored:
     """How much a query (its n-grams in order, and as a set) and another document are the same
@@ -139,33 +140,28 @@ def score_pair(
     return Scored(similarity(grams, other, weight))
 
 
-def stored(signature: rensa.RMinHash) -> bytes:
-    """A signature as stored with its document (rensa's own versioned format).
-
-    Read back with ``Index.restore``, never with ``pickle.loads``, which would run whatever the
-    database holds.
-    """
-    return bytes(signature.__getstate__())
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Probe:
-    """A document's features, computed once: its key, shingles (in order and as a set),
-    signature, its LSH band keys, the signature's fingerprints (low bytes and packed low bits)
-    and the exact hash."""
+    """A document's features, computed once: its key, its n-gram hashes in text order, its
+    signature (``num_perm`` uint32 values), its LSH band keys, the signature's fingerprint
+    (``Fingerprints``) and the exact hash."""
 
     key: str
-    sequence: tuple[str, ...] = field(compare=False)
-    shingles: frozenset[str]
-    signature: rensa.RMinHash
-    bands: np.ndarray = field(compare=False)
-    fingerprint: np.ndarray = field(compare=False)
-    bits: np.ndarray = field(compare=False)
+    hashes: np.ndarray
+    signature: np.ndarray
+    bands: np.ndarray
+    fingerprint: np.ndarray
     digest: str
 
-    def stored_signature(self) -> bytes:
-        """The signature as stored with the document (``stored``)."""
-        return stored(self.signature)
+    @cached_property
+    def sequence(self) -> tuple[int, ...]:
+        """The n-gram hashes in text order, as Python ints (only candidates are scored)."""
+        return tuple(self.hashes.tolist())
+
+    @cached_property
+    def shingles(self) -> frozenset[int]:
+        """The n-gram hashes as a set."""
+        return frozenset(self.sequence)
 
 
 @dataclass(frozen=True)
@@ -178,7 +174,7 @@ class Match:
     candidates: tuple[Candidate, ...]
     # The query's n-grams outside a template it shares with a candidate: the documents that
     # are like the query there were maybe not shortlisted, behind those that share the template.
-    outside_template: frozenset[str] | None = None
+    outside_template: frozenset[int] | None = None
 
 
 def _exact_key(digest: str) -> bytes:
@@ -187,89 +183,50 @@ def _exact_key(digest: str) -> bytes:
     return bytes.fromhex(digest[:32])
 
 
-_LANES = np.uint64(0x0101010101010101)
-_TOP_BYTE = np.uint64(56)
-
-
 class Fingerprints:
-    """Two small copies of every indexed signature, to rank LSH candidates in numpy.
+    """The low four bits of every value of every indexed signature, packed (64 bytes for 128
+    values: one cache line), to rank LSH candidates without their signatures.
 
-    - The low byte of every value: two signatures agree on it when they agree on the value, and
-      otherwise once in 256 times, too rarely to change a ranking.
-    - The low bit of every value, packed (16 bytes for 128 values, a table that stays in the
-      processor's cache where the bytes do not): two signatures differ on a value's low bit
-      half the time they differ on the value, so counting the differing bits estimates the
-      Jaccard similarity, more roughly, for every candidate in one pass. Only the candidates
-      that pass are then compared byte by byte.
+    Two signatures agree on a value's low four bits when they agree on the value, and
+    otherwise once in 16 times: counting the values whose four bits agree estimates the Jaccard
+    similarity, from the one memory access per candidate that the time goes in.
     """
 
     def __init__(self, width: int) -> None:
-        if width % 64 or not 64 <= width <= 192:
-            raise ValueError(f"signatures of {width} values: need 64, 128 or 192")
+        if width % 16 or not 16 <= width <= 240:  # a kernels.sift count fits in a byte
+            raise ValueError(f"signatures of {width} values: need a multiple of 16, up to 240")
         self._count = 0
-        self._bytes = np.empty((1024, width), dtype=np.uint8)
-        self._bits = np.empty((1024, width // 64), dtype=np.uint64)
+        self._table = np.empty((1024, width // 16), dtype=np.uint64)
 
     @staticmethod
-    def of(digests: list[list[int]] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The low bytes and the packed low bits of these signatures, a row each."""
-        rows = np.asarray(digests, dtype=np.uint32).astype(np.uint8)
-        return rows, np.packbits(rows & 1, axis=1).view(np.uint64)
+    def of(digests: list[list[int]] | np.ndarray) -> np.ndarray:
+        """The fingerprints of these signatures, a row each."""
+        return kernels.low_nibbles(np.asarray(digests, dtype=np.uint32))
 
-    def append(self, rows: np.ndarray, bits: np.ndarray) -> None:
+    def append(self, rows: np.ndarray) -> None:
         """Keep these fingerprints (``Fingerprints.of``), in index order."""
         start, end = self._count, self._count + len(rows)
-        if end > len(self._bytes):
-            size = max(end, 2 * len(self._bytes))
-            self._bytes = _grown(self._bytes, size, start)
-            self._bits = _grown(self._bits, size, start)
-        self._bytes[start:end] = rows
-        self._bits[start:end] = bits
+        if end > len(self._table):
+            grown = np.empty((max(end, 2 * len(self._table)), self._table.shape[1]), np.uint64)
+            grown[:start] = self._table[:start]
+            self._table = grown
+        self._table[start:end] = rows
         self._count = end
 
-    def differing_bits(self, positions: np.ndarray, query_bits: np.ndarray) -> np.ndarray:
-        """In how many values' low bits each indexed signature at ``positions`` differs from
-        the query's."""
-        counts = np.bitwise_count(self._bits.take(positions, axis=0) ^ query_bits)
-        # Adding columns one by one beats numpy's sum along a short axis by half.
-        differing = counts[:, 0].astype(np.int64)
-        for column in range(1, counts.shape[1]):
-            differing += counts[:, column]
-        return differing
-
-    def agreement(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """How many values each indexed signature at ``positions`` shares with ``query`` (a
-        row of low bytes)."""
-        return _count_equal(self._bytes.take(positions, axis=0), query)
+    def sift(
+        self, positions: np.ndarray, query: np.ndarray, least_agreeing: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Of the indexed signatures at ``positions`` (repeats allowed), those that agree with
+        the query's fingerprint (``query``) on at least ``least_agreeing`` values: their
+        positions, each once and best first, and on how many values each agrees."""
+        return kernels.sift(positions, self._table, query, least_agreeing)
 
 
-def most_differing_bits(floor: float, width: int) -> int:
-    """The most low bits a candidate with an estimated Jaccard of ``floor`` can differ in from
-    the query, three standard deviations up: fewer than 0.2% of such candidates differ in more.
-
-    Each bit differs with probability (1 − J) / 2.
-    """
-    differ = (1 - floor) / 2
-    return int(width * differ + 3 * math.sqrt(width * differ * (1 - differ)))
-
-
-def _grown(table: np.ndarray, rows: int, kept: int) -> np.ndarray:
-    grown = np.empty((rows, table.shape[1]), dtype=table.dtype)
-    grown[:kept] = table[:kept]
-    return grown
-
-
-def _count_equal(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """How many bytes of each row equal the query's (rows of a multiple of 8 bytes, < 256)."""
-    words = (rows == query).view(np.uint64)
-    # Eight 0/1 bytes per 64-bit word: adding the words adds them lane by lane (no lane
-    # exceeds 31), and multiplying by 0x0101... gathers the lanes into the top byte. Adding
-    # columns one by one beats numpy's sum along a short axis by half.
-    lanes = words[:, 0].copy()
-    for column in range(1, words.shape[1]):
-        lanes += words[:, column]
-    counted: np.ndarray = ((lanes * _LANES) >> _TOP_BYTE).astype(np.int64)
-    return counted
+def least_agreeing(floor: float, width: int) -> int:
+    """On how many of ``width`` values' four low bits a signature with an estimated Jaccard of
+    ``floor`` agrees with the query, on average: the values it shares, and one in 16 of the
+    others."""
+    return math.ceil(width * (floor + (1 - floor) / 16))
 
 
 @dataclass
@@ -285,50 +242,59 @@ class Index:
     _ids: list[str] = field(default_factory=list)
     _exact: dict[bytes, str] = field(default_factory=dict)
     _fingerprints: Fingerprints = field(init=False)
-    _most_differing_bits: int = field(init=False)
+    _least_agreeing: int = field(init=False)
+    _signature_format: bytes = field(init=False)
 
     def __post_init__(self) -> None:
         self._bands = BandIndex(self.params.num_perm, self.params.num_bands)
         self._fingerprints = Fingerprints(self.params.num_perm)
-        self._most_differing_bits = most_differing_bits(
-            self.params.rescore_floor, self.params.num_perm
-        )
+        self._least_agreeing = least_agreeing(self.params.rescore_floor, self.params.num_perm)
+        self._signature_format = hashlib.sha256(
+            f"rensa{rensa.RMinHash.ALGORITHM_VERSION}/{kernels.NGRAM_HASH}"
+            f"/k{self.params.shingle_size}/p{self.params.num_perm}/s{self.params.seed}".encode()
+        ).digest()[:8]
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def probe(self, key: str) -> Probe:
         """The features of a matching key."""
-        sequence = shingle_sequence(key, self.params.shingle_size)
-        return self._probe(key, sequence, frozenset(sequence), exact_hash(key))
+        return self._probe(key, shingle_sequence(key, self.params.shingle_size), exact_hash(key))
 
-    def probe_outside(self, grams: frozenset[str]) -> Probe:
+    def probe_outside(self, grams: frozenset[int]) -> Probe:
         """The features of a query's n-grams outside a template, for a second shortlist (it
         has no key of its own, so no exact duplicate)."""
-        return self._probe("", (), grams, "")
+        return self._probe("", np.fromiter(grams, dtype=np.uint64, count=len(grams)), "")
 
-    def _probe(
-        self, key: str, sequence: tuple[str, ...], grams: frozenset[str], digest: str
-    ) -> Probe:
-        signature = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
-        signature.update(grams)
-        values = np.asarray(signature.digest(), dtype=np.uint32)[None]
-        fingerprint, bits = Fingerprints.of(values)
+    def _probe(self, key: str, hashes: np.ndarray, digest: str) -> Probe:
+        values = self._signed(hashes, np.array([0, len(hashes)], dtype=np.uint64))
         bands = self._bands.keys(values)[0]
-        return Probe(key, sequence, grams, signature, bands, fingerprint, bits, digest)
+        return Probe(key, hashes, values[0], bands, Fingerprints.of(values)[0], digest)
+
+    def _signed(self, hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """The MinHash signatures (uint32 rows) of the n-gram hashes between ``offsets``."""
+        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+            hashes, offsets, self.params.num_perm, self.params.seed
+        )
+        return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(-1, self.params.num_perm)
+
+    def stored(self, signature: np.ndarray) -> bytes:
+        """A signature as stored with its document: its values, little-endian, after eight
+        bytes naming how they were computed (``restore`` reads them back)."""
+        return self._signature_format + signature.astype("<u4").tobytes()
 
     def add(self, document_id: str, probe: Probe) -> None:
         """Index one document."""
         self._bands.add(len(self._ids), probe.bands)
-        self._fingerprints.append(probe.fingerprint, probe.bits)
+        self._fingerprints.append(probe.fingerprint[None])
         self._ids.append(document_id)
         self._exact.setdefault(_exact_key(probe.digest), document_id)
 
     def add_many(self, documents: Iterable[tuple[str, str, bytes | None]]) -> None:
         """Index (id, key, stored signature or None) in bulk, as at start-up.
 
-        A stored signature is restored as is; a missing one, or one rensa no longer reads, is
-        recomputed from the key (in Rust, a batch at a time).
+        A stored signature is restored as is; a missing one, or one computed another way (an
+        older method, other parameters), is computed again from the key, a batch at a time.
         """
         batch: list[tuple[str, str, bytes | None]] = []
         for document in documents:
@@ -339,37 +305,39 @@ class Index:
         self._add_batch(batch)
         self._bands.settle()
 
-    def restore(self, state: bytes | None) -> rensa.RMinHash | None:
-        """A signature from its stored state, or None when there is none or it is unreadable."""
-        if state is None:
+    def restore(self, state: bytes | None) -> np.ndarray | None:
+        """A signature from its stored state (``stored``), or None when there is none or it was
+        computed another way."""
+        size = len(self._signature_format)
+        if (
+            state is None
+            or len(state) != size + 4 * self.params.num_perm
+            or state[:size] != self._signature_format
+        ):
             return None
-        signature = rensa.RMinHash(num_perm=self.params.num_perm, seed=self.params.seed)
-        try:
-            signature.__setstate__(state)
-        except ValueError:
-            return None
-        return signature
+        return np.frombuffer(state, dtype="<u4", offset=size).astype(np.uint32)
 
-    def sign(self, keys: list[str]) -> list[rensa.RMinHash]:
-        """The signatures of these matching keys, computed in Rust a batch at a time."""
-        if not keys:
-            return []
-        size = self.params.shingle_size
-        signed: list[rensa.RMinHash] = rensa.RMinHash.from_token_sets(
-            [shingles(key, size) for key in keys], self.params.num_perm, self.params.seed
-        )
-        return signed
+    def sign(self, keys: list[str]) -> np.ndarray:
+        """The signatures of these matching keys, a row each, computed in Rust all at once."""
+        grams = [shingle_sequence(key, self.params.shingle_size) for key in keys]
+        offsets = np.zeros(len(grams) + 1, dtype=np.uint64)
+        np.cumsum([len(g) for g in grams], out=offsets[1:])
+        hashes = np.concatenate(grams) if grams else np.empty(0, dtype=np.uint64)
+        return self._signed(hashes, offsets)
 
     def _add_batch(self, batch: list[tuple[str, str, bytes | None]]) -> None:
         if not batch:
             return
-        signatures = [self.restore(state) for _, _, state in batch]
-        missing = [i for i, signature in enumerate(signatures) if signature is None]
-        for i, signature in zip(missing, self.sign([batch[i][1] for i in missing]), strict=True):
-            signatures[i] = signature
-        values = np.asarray([s.digest() for s in signatures if s is not None], dtype=np.uint32)
+        restored = [self.restore(state) for _, _, state in batch]
+        missing = [i for i, signature in enumerate(restored) if signature is None]
+        values = np.empty((len(batch), self.params.num_perm), dtype=np.uint32)
+        for i, signature in enumerate(restored):
+            if signature is not None:
+                values[i] = signature
+        if missing:
+            values[missing] = self.sign([batch[i][1] for i in missing])
         self._bands.extend(len(self._ids), values)
-        self._fingerprints.append(*Fingerprints.of(values))
+        self._fingerprints.append(Fingerprints.of(values))
         for document_id, key, _ in batch:
             self._ids.append(document_id)
             self._exact.setdefault(_exact_key(exact_hash(key)), document_id)
@@ -384,28 +352,20 @@ class Index:
         the probe's, at most ``rescore`` of them and none below ``rescore_floor`` (sorted).
 
         A large corpus returns hundreds or thousands of LSH candidates per query, nearly all of
-        them far below the floor, so they are sifted in numpy on fingerprints: every candidate
-        on its low bits, then the few that may reach the floor (at most the best hundred or so)
-        on their low bytes. The exclusions are applied only to the best.
+        them far below the floor, so they are sifted on fingerprints (compiled). The exclusions
+        are applied only to the best.
         """
         positions = self._bands.query(probe.bands)
         if not positions.size:
             return []
-        differing = self._fingerprints.differing_bits(positions, probe.bits[0])
-        near = np.flatnonzero(differing <= self._most_differing_bits)
-        keep = 10 * (self.params.rescore + len(excluded))
-        if near.size > keep:
-            near = near[np.argpartition(differing[near], keep)[:keep]]
-        positions = positions[near]
-        agreement = self._fingerprints.agreement(positions, probe.fingerprint[0])
-        strong = np.flatnonzero(agreement >= self.params.rescore_floor * self.params.num_perm)
-        chosen: set[str] = set()
-        for i in strong[np.argsort(-agreement[strong], kind="stable")]:
+        strong, _ = self._fingerprints.sift(positions, probe.fingerprint, self._least_agreeing)
+        chosen: list[str] = []
+        for position in strong.tolist():
             if len(chosen) == self.params.rescore:
                 break
-            document_id = self._ids[positions[i]]
+            document_id = self._ids[position]
             if document_id not in excluded:
-                chosen.add(document_id)
+                chosen.append(document_id)
         return sorted(chosen)
 
     def screen(
@@ -439,7 +399,7 @@ class Index:
             only = (Candidate(submission_id=same, score=1.0),)
             return Match(Verdict.EXACT_DUPLICATE, 1.0, same, only)
         size = self.params.shingle_size
-        outside: frozenset[str] | None = None
+        outside: frozenset[int] | None = None
         every = []
         for candidate, text in shortlisted.items():
             scored = score_pair(probe.sequence, probe.shingles, shingles(text, size), self.params)

@@ -61,9 +61,10 @@ def strip_diacritics(text: str) -> str:
 
 
 _DROPPED, _UNKNOWN, _SPACE = 0, 255, 32
-# Bumped whenever a matching key changes for some text: stored keys of another version are
-# derived again when the index is rebuilt.
-KEY_VERSION = 2
+# Bumped whenever a matching key, or the signature computed from it, changes for some text:
+# stored keys (and signatures) of another version are derived again when the index is rebuilt.
+# 3: the same keys as 2, signed from hashed n-grams.
+KEY_VERSION = 3
 # Every code point below this has its entry in the key table; later ones (rare scripts) are
 # looked at one by one.
 _TABLE_END = 0x20000

@@ -28,7 +28,6 @@ from services.dedup.matching import (
     Probe,
     document_text,
     exact_hash,
-    stored,
 )
 from services.dedup.normalise import KEY_VERSION, matching_key
 from services.dedup.store import dismissed_pairs, documents
@@ -132,7 +131,7 @@ class Screener:
                         key_version=KEY_VERSION,
                     ),
                     [
-                        {"s": row.seq, "k": key, "g": stored(signature)}
+                        {"s": row.seq, "k": key, "g": index.stored(signature)}
                         for row, key, signature in zip(rows, keys, signatures, strict=True)
                     ],
                 )
@@ -281,7 +280,7 @@ class Screener:
             "author_key": event.author_key,
             "matching_key": probe.key,
             "key_version": KEY_VERSION,
-            "signature": probe.stored_signature(),
+            "signature": self.index(event.program).stored(probe.signature),
             "verdict": match.verdict.value,
             "score": match.score,
             "best_match_id": match.best_match,

@@ -15,8 +15,9 @@ from services.dedup.matching import (
     Index,
     MatchingParameters,
     document_text,
-    most_differing_bits,
+    least_agreeing,
     score_pair,
+    shingle_sequence,
     shingles,
     similarity,
 )
@@ -37,14 +38,20 @@ def indexed(*items: Initiative) -> tuple[Index, dict[str, str]]:
     return index, texts
 
 
-def test_shingles_are_syllable_ngrams() -> None:
-    assert sorted(shingles("a b c a b", 2)) == ["a b", "b c", "c a"]
-    assert shingles("a", 2) == {"a"}
+def test_shingles_are_hashed_syllable_ngrams() -> None:
+    grams = shingle_sequence("a b c a b", 2).tolist()
+    assert len(grams) == 4 and len(set(grams)) == 3 and grams[0] == grams[3]  # "a b" twice
+    assert shingle_sequence("c a b", 2).tolist()[1] == grams[0]
+    assert shingles("a b", 2) == {grams[0]} != shingles("b a", 2)  # in order
+    assert len(shingles("a", 2)) == 1 and shingles("a", 2) != shingles("b", 2)
     assert shingles("", 2) == set()
+    # Stored signatures are computed from these hashes: a change must rename kernels.NGRAM_HASH
+    # and bump KEY_VERSION, so that they are computed again.
+    assert grams[0] == 9506028779194449130
 
 
 def test_similarity_takes_containment_for_truncated_copies() -> None:
-    full, half = {"a", "b", "c", "d"}, {"a", "b"}
+    full, half = {1, 2, 3, 4}, {1, 2}
     assert similarity(full, half, 0.7) == 0.7
     assert similarity(full, half, 0.0) == 0.5
     assert similarity(set(), half, 0.7) == 0.0
@@ -84,7 +91,7 @@ def test_bulk_rebuild_finds_what_single_inserts_find() -> None:
     items = [initiative(rng) for _ in range(50)]
     one_by_one, texts = indexed(*items)
     bulk = Index(PARAMS)
-    states = {i: one_by_one.probe(k).stored_signature() for i, k in texts.items()}
+    states = {i: one_by_one.stored(one_by_one.probe(k).signature) for i, k in texts.items()}
     # Half restored from stored signatures, half recomputed (stored before signatures were kept).
     bulk.add_many((i, k, states[i] if n % 2 else None) for n, (i, k) in enumerate(texts.items()))
     probe = bulk.probe(key(edit_words(rng, 0.05)(items[17])))
@@ -103,46 +110,47 @@ def test_different_initiatives_of_one_field_are_unique(seed: int) -> None:
 def test_an_unreadable_stored_signature_is_recomputed() -> None:
     index = Index(PARAMS)
     original = key(initiative(random.Random(5)))
-    index.add_many([("s0", original, b"not a rensa state")])
+    index.add_many([("s0", original, b"not a stored signature")])
     texts = {"s0": original}
     match = index.screen("new", index.probe(original + " them"), texts)
     assert match.best_match == "s0"
 
 
-def test_fingerprints_count_the_values_and_low_bits_a_query_shares_with_each_signature() -> None:
+def test_the_sift_keeps_the_signatures_agreeing_on_enough_low_bits_best_first() -> None:
     rng = np.random.default_rng(5)
     digests = rng.integers(0, 2**32, size=(9000, 128), dtype=np.uint64)
     query = digests[7].copy()
     digests[:, :40] = query[:40]  # every signature shares 40 values with the query...
     digests[::3, 100:] = query[100:]  # ...and a third of them 28 more
     fingerprints = Fingerprints(128)
-    fingerprints.append(*Fingerprints.of(digests[:1000].tolist()))
-    fingerprints.append(*Fingerprints.of(digests[1000:].tolist()))  # past the first 1,024 rows
-    positions = rng.permutation(9000)
-    own, own_bits = Fingerprints.of([query.tolist()])
-    low = digests.astype(np.uint8)[positions]
-    agreement = fingerprints.agreement(positions, own[0])
-    assert (agreement == (low == own[0]).sum(1)).all()
-    assert agreement[positions == 7][0] == 128
-    differing = fingerprints.differing_bits(positions, own_bits[0])
-    assert (differing == ((low & 1) != (own[0] & 1)).sum(1)).all()
-    assert differing[positions == 7][0] == 0
+    fingerprints.append(Fingerprints.of(digests[:1000].tolist()))
+    fingerprints.append(Fingerprints.of(digests[1000:].tolist()))  # past the first 1,024 rows
+    positions = np.concatenate((rng.permutation(9000), rng.integers(0, 9000, 500)))  # repeats
+    agreement = ((digests & 0xF) == (query & 0xF)).sum(1)
+    kept, agreeing = fingerprints.sift(positions, Fingerprints.of([query.tolist()])[0], 70)
+    wanted = np.flatnonzero(agreement >= 70)
+    assert 2500 < len(wanted) < 3100  # the third that shares 68 values, by and large
+    assert sorted(kept.tolist()) == wanted.tolist()
+    assert (agreeing == agreement[kept]).all()
+    assert kept[0] == 7 and agreeing[0] == 128
+    assert list(zip(-agreeing, kept, strict=True)) == sorted(zip(-agreeing, kept, strict=True))
 
 
-def test_few_candidates_at_the_rescore_floor_differ_in_more_low_bits_than_allowed() -> None:
+def test_signatures_at_the_rescore_floor_pass_the_sift_half_the_time_and_unrelated_ones_never() -> (
+    None
+):
     rng = np.random.default_rng(11)
     query = rng.integers(0, 2**32, size=128, dtype=np.uint64)
-    digests = rng.integers(0, 2**32, size=(20_000, 128), dtype=np.uint64)
+    digests = rng.integers(0, 2**32, size=(40_000, 128), dtype=np.uint64)
     shared = round(PARAMS.rescore_floor * 128)
-    digests[:, :shared] = query[:shared]  # every one at the floor
+    digests[:20_000, :shared] = query[:shared]  # at the floor
+    digests[20_000:, :32] = query[:32]  # as alike as two initiatives of one field (J = 0.25)
     fingerprints = Fingerprints(128)
-    fingerprints.append(*Fingerprints.of(digests.tolist()))
-    differing = fingerprints.differing_bits(
-        np.arange(20_000), Fingerprints.of([query.tolist()])[1][0]
-    )
-    limit = most_differing_bits(PARAMS.rescore_floor, 128)
-    assert (differing > limit).mean() < 0.005
-    assert limit < 64  # still sifts out unrelated signatures (half their bits differ)
+    fingerprints.append(Fingerprints.of(digests))
+    floor = least_agreeing(PARAMS.rescore_floor, 128)
+    kept, _ = fingerprints.sift(np.arange(40_000), Fingerprints.of(query[None])[0], floor)
+    assert 0.45 < (kept < 20_000).sum() / 20_000 < 0.7
+    assert (kept >= 20_000).sum() < 20
 
 
 UNIT = "Công đoàn Công ty TNHH Điện tử Hải Phòng"
