@@ -33,6 +33,29 @@ _SHIFT_1, _SHIFT_2, _SHIFT_4, _SHIFT_56 = np.uint64(1), np.uint64(2), np.uint64(
 
 
 @njit(cache=True, nogil=True)
+def key_bytes(
+    codes: np.ndarray, table: np.ndarray, dropped: int, unknown: int
+) -> np.ndarray | None:
+    """The bytes of a matching key from the code points of a text (``codes``), each becoming
+    ``table[code]`` (the last entry for every later code point): ``dropped`` ones go, runs
+    of spaces fold to one, leading and trailing spaces go. None when a code point is
+    ``unknown``: the text needs the general path."""
+    kept = np.empty(len(codes), dtype=np.uint8)
+    count = 0
+    for code in codes:
+        byte = table[min(code, len(table) - 1)]
+        if byte == unknown:
+            return None
+        if byte == dropped or (byte == _SPACE and (count == 0 or kept[count - 1] == _SPACE)):
+            continue
+        kept[count] = byte
+        count += 1
+    if count and kept[count - 1] == _SPACE:
+        count -= 1
+    return kept[:count]
+
+
+@njit(cache=True, nogil=True)
 def _mixed(value: np.uint64) -> np.uint64:
     """splitmix64's finaliser: every input bit moves every output bit."""
     value = (value ^ (value >> _SHIFT_30)) * _MIX_1

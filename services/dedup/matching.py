@@ -257,6 +257,16 @@ class Index:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def warm_up(self) -> None:
+        """Compile, or load from numba's cache, every kernel that screening runs, on a
+        throwaway index like this one: the first document screened would otherwise wait for
+        it (up to seconds)."""
+        throwaway = Index(self.params)
+        probe = throwaway.probe(matching_key("sáng kiến cải tiến kỹ thuật"))
+        throwaway.add("warm-up", probe)
+        throwaway.add_many([("bulk", probe.key, None)])
+        throwaway.shortlist(probe, frozenset())
+
     def probe(self, key: str) -> Probe:
         """The features of a matching key."""
         return self._probe(key, shingle_sequence(key, self.params.shingle_size), exact_hash(key))

@@ -14,6 +14,8 @@ import unicodedata
 import icu
 import numpy as np
 
+from services.dedup import kernels
+
 _TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng (combining, in NFD)
 # Open syllables "oa", "oe", "uy" carry the tone on the first vowel in the traditional placement
 # ("hòa", "khỏe", "thủy"); the new placement puts it on the second ("hoà"). "qu" + "y" is a
@@ -136,16 +138,9 @@ def matching_key(text: str) -> str:
 
     For Vietnamese text, equal to ``strip_diacritics(canonical(text))``, but without the
     tone-placement pass, which dropping the tone marks makes moot, and, when the text holds
-    only Latin letters and punctuation (nearly always), in numpy, one table lookup per
-    character: this runs for every document screened.
+    only Latin letters and punctuation (nearly always), one table lookup per character,
+    compiled: this runs for every document screened.
     """
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    mapped = _KEY_BYTES.take(codes, mode="clip")
-    if (mapped == _UNKNOWN).any():
-        return _general_key(text)
-    kept = mapped[mapped != _DROPPED]
-    space = kept == _SPACE
-    # A space is kept only after a letter or digit: runs of them fold to one, leading ones go.
-    wanted = ~space
-    wanted[1:] |= ~space[:-1]
-    return kept[wanted].tobytes().decode("ascii").rstrip()
+    key = kernels.key_bytes(codes, _KEY_BYTES, _DROPPED, _UNKNOWN)
+    return _general_key(text) if key is None else key.tobytes().decode("ascii")

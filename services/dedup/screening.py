@@ -88,6 +88,7 @@ class Screener:
         """Load every screened document into the indexes, in screening order, once the keys
         stored by an older version of the matching key are derived again."""
         started = time.perf_counter()
+        Index(self.params).warm_up()
         rekeyed = await self.rekey(sessions)
         async with sessions() as session:
             count = await self.catch_up(session)
