@@ -104,12 +104,13 @@ class BandIndex:
             self._merge(self._bulk)
             self._bulk = []
 
-    def query(self, keys: np.ndarray) -> np.ndarray:
+    def query(self, keys: np.ndarray, most: int = 0) -> np.ndarray:
         """The positions of every indexed signature that agrees on all the values of at least
-        one band with the one whose band keys are ``keys``, once per band it agrees on."""
+        one band with the one whose band keys are ``keys``, once per band it agrees on; a band
+        key that more than ``most`` signatures hold (0: no limit) gives none."""
         self.settle()
         found = kernels.band_matches(
-            self._sorted, self._starts, np.uint64(32 - self._prefix_bits), keys
+            self._sorted, self._starts, np.uint64(32 - self._prefix_bits), keys, most
         )
         if not self._recent:
             return found

@@ -129,32 +129,34 @@ def low_nibbles(signatures: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def band_matches(
-    entries: np.ndarray, starts: np.ndarray, shift: np.uint64, keys: np.ndarray
+    entries: np.ndarray, starts: np.ndarray, shift: np.uint64, keys: np.ndarray, most: int
 ) -> np.ndarray:
     """The positions of the ``entries`` (band key above position, sorted, in runs by their
-    keys' top bits, which begin at ``starts``) whose band key is one of ``keys``: a position
-    once per band it shares."""
-    if not len(entries):
-        return np.empty(0, dtype=np.int64)
+    keys' top bits, which begin at ``starts``) whose band key is one of ``keys``, a position
+    once per band it shares; a band key held by more than ``most`` entries (0: no limit)
+    gives none."""
     lows = np.empty(len(keys), dtype=np.int64)
     highs = np.empty(len(keys), dtype=np.int64)
     for band in range(len(keys)):
-        run = np.int64(keys[band] >> shift)
-        lows[band], highs[band] = starts[run], starts[run + 1]
+        prefix = np.int64(keys[band] >> shift)
+        lows[band], highs[band] = starts[prefix], starts[prefix + 1]
     # Every run's first entry read in a loop without branches, so that the processor waits on
-    # all of them at once rather than on one after another in the loop below.
-    firsts = np.empty(len(keys), dtype=np.uint64)
-    for band in range(len(keys)):
-        firsts[band] = entries[min(lows[band], len(entries) - 1)]
+    # all of them at once rather than on one after another in the search below.
+    firsts = np.zeros(len(keys), dtype=np.uint64)
+    last = len(entries) - 1
+    for band in range(len(keys) if len(entries) else 0):
+        firsts[band] = entries[min(lows[band], last)]
     found = np.empty((highs - lows).sum(), dtype=np.int64)
     count = 0
     for band in range(len(keys)):
-        key = keys[band]
-        for at in range(lows[band], highs[band]):
-            entry = firsts[band] if at == lows[band] else entries[at]
-            # Written always, kept when the key is the query's: no branch on what was read.
+        run = entries[lows[band] : highs[band]]  # a run holds other keys of the same top bits
+        first = np.searchsorted(run, keys[band] << _HALF)
+        last = np.searchsorted(run, (keys[band] << _HALF) | _LOW, side="right")
+        if most and last - first > most:
+            continue
+        for entry in run[first:last]:
             found[count] = entry & _LOW
-            count += entry >> _HALF == key
+            count += 1
     return found[:count]
 
 

@@ -49,6 +49,9 @@ class MatchingParameters:
     # ``template_run`` n-grams of the query that the other document holds too (0: never), with
     # at least ``template_rest`` n-grams of each outside it, no more alike than unrelated
     # initiatives of one field are (bench.dedup_quality: their p95 is 0.18–0.24).
+    # A band key that more than this many documents hold (0: no limit) stands for phrases
+    # they share, not for an initiative: it gives no candidates.
+    common_band: int = 1000
     template_run: int = 40
     template_rest: int = 20
     template_unrelated: float = 0.35
@@ -59,7 +62,7 @@ class MatchingParameters:
         return (
             f"{METHOD}-{rensa.RMinHash.ALGORITHM_VERSION}/key{KEY_VERSION}/k{self.shingle_size}"
             f"/p{self.num_perm}b{self.num_bands}/t{self.threshold}/c{self.containment_weight}"
-            f"/template{self.template_run}"
+            f"/common{self.common_band}/template{self.template_run}"
         )
 
 
@@ -365,7 +368,7 @@ class Index:
         them far below the floor, so they are sifted on fingerprints (compiled). The exclusions
         are applied only to the best.
         """
-        positions = self._bands.query(probe.bands)
+        positions = self._bands.query(probe.bands, self.params.common_band)
         if not positions.size:
             return []
         strong, _ = self._fingerprints.sift(positions, probe.fingerprint, self._least_agreeing)

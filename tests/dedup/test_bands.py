@@ -50,3 +50,24 @@ def test_an_empty_index_finds_nothing_and_bands_must_divide_the_signature() -> N
     assert empty.query(empty.keys(np.zeros((1, PERM), dtype=np.uint32))[0]).size == 0
     with pytest.raises(ValueError):
         BandIndex(128, 30)
+
+
+def test_a_band_key_held_by_more_than_the_limit_gives_no_candidates() -> None:
+    rng = np.random.default_rng(8)
+    signatures = corpus(rng, 3_000)
+    index = BandIndex(PERM, BANDS)
+    index.extend(0, signatures)
+    index.settle()
+    keys = index.keys(signatures)
+    for row in rng.integers(0, 3_000, 40):
+        held = (keys == keys[row]).sum(axis=0)  # by how many signatures each band key is held
+        most = int(np.median(held))
+        common = (keys == keys[row])[:, held > most]
+        rare = (keys == keys[row])[:, held <= most]
+        assert common.any() and rare.any()  # some bands are common, some not
+        found = np.unique(index.query(keys[row], most=most))
+        assert found.tolist() == np.flatnonzero(rare.any(axis=1)).tolist()
+        assert (
+            np.unique(index.query(keys[row])).tolist()
+            == shares_a_band(signatures, signatures[row]).tolist()
+        )

@@ -107,6 +107,14 @@ def test_different_initiatives_of_one_field_are_unique(seed: int) -> None:
     assert index.screen("new", index.probe(key(second)), texts).verdict is Verdict.UNIQUE
 
 
+def test_a_signature_stored_by_another_method_is_not_restored() -> None:
+    index, other = Index(PARAMS), Index(replace(PARAMS, seed=PARAMS.seed + 1))
+    probe = index.probe(key(initiative(random.Random(6))))
+    assert np.array_equal(index.restore(index.stored(probe.signature)), probe.signature)
+    assert index.restore(other.stored(other.probe(probe.key).signature)) is None
+    assert index.restore(index.stored(probe.signature)[:-4]) is None
+
+
 def test_an_unreadable_stored_signature_is_recomputed() -> None:
     index = Index(PARAMS)
     original = key(initiative(random.Random(5)))
