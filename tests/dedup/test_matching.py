@@ -110,7 +110,8 @@ def test_different_initiatives_of_one_field_are_unique(seed: int) -> None:
 def test_a_signature_stored_by_another_method_is_not_restored() -> None:
     index, other = Index(PARAMS), Index(replace(PARAMS, seed=PARAMS.seed + 1))
     probe = index.probe(key(initiative(random.Random(6))))
-    assert np.array_equal(index.restore(index.stored(probe.signature)), probe.signature)
+    restored = index.restore(index.stored(probe.signature))
+    assert restored is not None and np.array_equal(restored, probe.signature)
     assert index.restore(other.stored(other.probe(probe.key).signature)) is None
     assert index.restore(index.stored(probe.signature)[:-4]) is None
 
