@@ -187,7 +187,7 @@ class CampaignRun:
         re-scores it."""
         params, drafts = MatchingParameters(), {f.client_key: f.draft for f in self.filed}
 
-        def grams(client_key: str) -> frozenset[str]:
+        def grams(client_key: str) -> frozenset[int]:
             draft = drafts[client_key]
             parts = (draft[part] for part in ("situation", "solution", "effect"))
             return shingles(document_text(draft["title"], *parts), params.shingle_size)
