@@ -260,16 +260,6 @@ class Index:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def warm_up(self) -> None:
-        """Compile, or load from numba's cache, every kernel that screening runs, on a
-        throwaway index like this one: the first document screened would otherwise wait for
-        it (up to seconds)."""
-        throwaway = Index(self.params)
-        probe = throwaway.probe(matching_key("sáng kiến cải tiến kỹ thuật"))
-        throwaway.add("warm-up", probe)
-        throwaway.add_many([("bulk", probe.key, None)])
-        throwaway.shortlist(probe, frozenset())
-
     def probe(self, key: str) -> Probe:
         """The features of a matching key."""
         return self._probe(key, shingle_sequence(key, self.params.shingle_size), exact_hash(key))
@@ -423,3 +413,13 @@ class Index:
         if not best or best[0][0] < self.params.threshold:
             return Match(Verdict.UNIQUE, best[0][0] if best else 0.0, None, found, outside)
         return Match(Verdict.NEAR_DUPLICATE, best[0][0], best[0][1], found, outside)
+
+
+def warm_up(params: MatchingParameters) -> None:
+    """Compile, or load from numba's cache, every kernel that screening runs, on a throwaway
+    index: the first document screened would otherwise wait for it (seconds, the first time)."""
+    index = Index(params)
+    probe = index.probe(matching_key("sáng kiến cải tiến kỹ thuật"))
+    index.add("one by one", probe)
+    index.add_many([("in bulk", probe.key, None)])
+    index.shortlist(probe, frozenset())

@@ -28,6 +28,7 @@ from services.dedup.matching import (
     Probe,
     document_text,
     exact_hash,
+    warm_up,
 )
 from services.dedup.normalise import KEY_VERSION, matching_key
 from services.dedup.store import dismissed_pairs, documents
@@ -88,7 +89,7 @@ class Screener:
         """Load every screened document into the indexes, in screening order, once the keys
         stored by an older version of the matching key are derived again."""
         started = time.perf_counter()
-        Index(self.params).warm_up()
+        warm_up(self.params)
         rekeyed = await self.rekey(sessions)
         async with sessions() as session:
             count = await self.catch_up(session)
