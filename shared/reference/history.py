@@ -54,7 +54,14 @@ class Placing:
         for move in history.moves:
             self._moves.setdefault(move.union_code, []).append(move)
         self._merges = {merge.union_code: merge for merge in history.merges}
-        self._dated: dict[str, bool] = {}
+        # The merged unions, and every union at or below one that moved.
+        self._dated = set(self._merges)
+        below = list(self._moves)
+        while below:
+            code = below.pop()
+            if code not in self._dated:
+                self._dated.add(code)
+                below.extend(tree.children(code))
 
     def place(self, code: str, day: date) -> tuple[Path, Path]:
         """Where a submission of the union dated ``day`` counts: as of now, and as filed."""
@@ -87,24 +94,12 @@ class Placing:
     def dated(self, code: str) -> bool:
         """Whether where the union's submissions count as filed depends on their date (some
         union on its path moved, or it merged)."""
-        known = self._dated.get(code)
-        if known is None:
-            known = self._dated[code] = code in self._merges or any(
-                ancestor in self._moves for ancestor in self._tree.path(code)
-            )
-        return known
+        return code in self._dated
 
-    def dated_unions(self) -> set[str]:
+    def dated_unions(self) -> frozenset[str]:
         """Every union whose place as filed depends on the date: the merged ones, and every
         union at or below one that moved."""
-        found = set(self._merges)
-        below = list(self._moves)
-        while below:
-            code = below.pop()
-            if code not in found:
-                found.add(code)
-                below.extend(self._tree.children(code))
-        return found
+        return frozenset(self._dated)
 
     def _parent_on(self, code: str, day: date) -> str | None:
         for move in self._moves.get(code, ()):
