@@ -45,13 +45,14 @@ class MatchingParameters:
     # Candidates whose signatures agree on fewer than this share of values (estimated Jaccard)
     # cannot reach the threshold, short of a tiny text inside a much longer one.
     rescore_floor: float = 0.35
+    # A band key that more than this many documents hold (0: no limit) stands for phrases
+    # they share, not for an initiative: it gives no candidates (bench.dedup_speed: half the
+    # candidates at 1,000,000 documents; the copies found are the same).
+    common_band: int = 1000
     # A pasted template (a unit's preamble before each of its filings): a run of at least
     # ``template_run`` n-grams of the query that the other document holds too (0: never), with
     # at least ``template_rest`` n-grams of each outside it, no more alike than unrelated
     # initiatives of one field are (bench.dedup_quality: their p95 is 0.18–0.24).
-    # A band key that more than this many documents hold (0: no limit) stands for phrases
-    # they share, not for an initiative: it gives no candidates.
-    common_band: int = 1000
     template_run: int = 40
     template_rest: int = 20
     template_unrelated: float = 0.35
