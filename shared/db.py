@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +28,24 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
+
+# SQLSTATEs of a server going away under a statement: class 08 (connection exceptions), and
+# the server shutting down, crashing or still starting (57P01, 57P02, 57P03). asyncpg reports
+# the latter as plain PostgreSQL errors, which SQLAlchemy wraps as DBAPIError, neither
+# OperationalError nor InterfaceError.
+_SERVER_AWAY = ("08", "57P01", "57P02", "57P03")
+
+
+def database_away(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached for now (a restart, a failover, a
+    terminated connection), not that what was asked of it was wrong: the caller waits and tries
+    again, or answers 503."""
+    if isinstance(error, OperationalError | InterfaceError | OSError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    state = getattr(error.orig, "sqlstate", None) or ""
+    return error.connection_invalidated or state.startswith(_SERVER_AWAY)
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):

@@ -13,13 +13,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 
+from shared.db import database_away
 from shared.keys import Keyring
 from shared.observability import READINESS, READINESS_CHECKS, configure_logging, correlation
 from shared.openapi import publish_complete
@@ -36,8 +37,6 @@ HTTP_REQUESTS = Counter(
 HTTP_SECONDS = Histogram("sangkien_http_request_seconds", "HTTP request time by route.", ["route"])
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 RETRY_AFTER_SECONDS = 5
-# What a request meets while the database is away (a restart, a failover): answered 503.
-DATABASE_AWAY = (OperationalError, InterfaceError, ConnectionError)
 
 
 def error_body(field: str, code: str, message: str) -> dict[str, Any]:
@@ -105,7 +104,9 @@ class BodyGuard:
         if self.admit is not None:
             try:
                 key_id = await self.admit(headers.get("x-api-key"))
-            except DATABASE_AWAY:
+            except (DBAPIError, OSError) as error:
+                if not database_away(error):
+                    raise
                 # Keys live in the database: while it is away, so is every write.
                 await self._refuse(
                     scope,
@@ -258,7 +259,10 @@ def _methods_of(request: Request) -> set[str]:
 
 async def _database_unreachable(_request: Request, exc: Exception) -> JSONResponse:
     """503 with Retry-After: the request was fine, the database is away for now (a restart, a
-    failover). Nothing was stored; the same request, sent again, is safe (idempotency keys)."""
+    failover). Nothing was stored; the same request, sent again, is safe (idempotency keys).
+    Any other database error is the server's own (500)."""
+    if not database_away(exc):
+        raise exc
     log.warning("database_unreachable_answered_503", error=type(exc).__name__)
     body = error_body("", "database_unavailable", "The database cannot be reached; retry later.")
     return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
@@ -279,7 +283,7 @@ def install(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ApiError, _api_error)
-    for unreachable in DATABASE_AWAY:
+    for unreachable in (DBAPIError, OSError):
         app.add_exception_handler(unreachable, _database_unreachable)
 
     @app.middleware("http")

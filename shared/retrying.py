@@ -12,6 +12,7 @@ import structlog
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_delay,
     stop_never,
@@ -20,7 +21,8 @@ from tenacity import (
 
 log = structlog.get_logger(__name__)
 
-Failure = type[BaseException] | tuple[type[BaseException], ...]
+# The errors worth waiting out: exception types, or a test of the error.
+Failure = type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool]
 
 
 def retrying(
@@ -58,7 +60,9 @@ def retrying(
             on_retry(error)
 
     return AsyncRetrying(
-        retry=retry_if_exception_type(on),
+        retry=(
+            retry_if_exception_type(on) if isinstance(on, type | tuple) else retry_if_exception(on)
+        ),
         wait=wait_exponential_jitter(multiplier=first, max=longest, jitter=0.5),
         stop=stop_never if give_up_after is None else stop_after_delay(give_up_after),
         before_sleep=report,

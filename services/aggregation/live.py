@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.aggregation.counting import Reach
 from services.aggregation.store import tallies
 from shared.background import Loop
-from shared.http import DATABASE_AWAY
+from shared.db import database_away
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +90,8 @@ class RevisionWatch:
         while True:
             try:
                 await self.read()
-            except DATABASE_AWAY as error:
+            except Exception as error:
+                if not database_away(error):
+                    raise
                 log.warning("board_revisions_unread", error=str(error))
             await asyncio.sleep(self._interval)

@@ -39,7 +39,7 @@ from services.aggregation.snapshots import tracking
 from shared.contracts.submission import ReviewedV1, ScreenedV1
 from shared.db import make_engine, make_sessionmaker
 from shared.lease import fence
-from shared.messaging.consumer import WAIT_AND_RETRY
+from shared.messaging.consumer import wait_and_retry
 from shared.observability import configure_logging
 from shared.reference.catalog import ReferenceData, load_reference
 from shared.runtime import tune_garbage_collection
@@ -194,10 +194,11 @@ async def _serve(
                     if latest.version != reference.version:
                         reference, tracked = latest, tracked_of(latest)
                     fresh = await apply_batch(session, events, reference=reference, tracked=tracked)
-            except WAIT_AND_RETRY as unreachable:
-                pipe.send(("unreachable", str(unreachable)[:500]))
-            except Exception:
-                pipe.send(("failed", traceback.format_exc()[-4000:]))
+            except Exception as error:
+                if wait_and_retry(error):
+                    pipe.send(("unreachable", str(error)[:500]))
+                else:
+                    pipe.send(("failed", traceback.format_exc()[-4000:]))
             else:
                 pipe.send(("applied", fresh))
     finally:

@@ -55,10 +55,10 @@ from aio_pika.abc import (
     ConsumerTag,
 )
 from faststream.rabbit import RabbitBroker
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.contracts.envelope import Message, body_digest
 from shared.contracts.registry import CATALOG, ContractError
+from shared.db import database_away
 from shared.lease import LeaseLost
 from shared.messaging.deadletters import dead_letter
 from shared.messaging.inbox import T
@@ -71,11 +71,14 @@ from shared.text import CONTROL
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
 
-# Errors that mean the database cannot be reached right now, not that the messages are bad.
-DATABASE_UNREACHABLE = (OperationalError, InterfaceError, OSError)
-# Errors after which the batch waits and is tried again, whole: the database is away, or this
-# replica lost its lease (it is about to stop consuming; the batch then goes back unacked).
-WAIT_AND_RETRY = (*DATABASE_UNREACHABLE, LeaseLost)
+
+def wait_and_retry(error: BaseException) -> bool:
+    """Whether the batch waits and is tried again, whole: the database is away (not that the
+    messages are bad), or this replica lost its lease (it is about to stop consuming; the batch
+    then goes back unacked)."""
+    return database_away(error) or isinstance(error, LeaseLost)
+
+
 DATABASE_PATIENCE = 300.0
 PAUSE_BEFORE_NACK = 1.0
 
@@ -92,7 +95,7 @@ class Refusal:
 
 
 # Applies a batch exactly once (e.g. ``apply_new`` bound to a handler); returns how many were
-# new. Raises one of DATABASE_UNREACHABLE while the database cannot be reached.
+# new. Raises an error ``shared.db.database_away`` knows while the database cannot be reached.
 Commit = Callable[[Sequence[T]], Awaitable[int]]
 # Answers refused deliveries exactly once (through the outbox); returns how many were new.
 Answer = Commit[Refusal]
@@ -359,7 +362,7 @@ class Consumer(Generic[M]):
         try:
             async for attempt in retrying(
                 "database_unavailable_retrying",
-                on=WAIT_AND_RETRY,
+                on=wait_and_retry,
                 escalate_after=DATABASE_PATIENCE,
                 on_retry=lambda _: setattr(self, "_waiting_for_database", True),
                 queue=self.spec.name,

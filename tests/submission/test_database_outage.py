@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import pytest
 
 from pipeline.tap import Tap
@@ -56,6 +59,45 @@ async def test_a_submission_sent_while_the_database_is_down_is_answered_503_retr
         postgres.resume()
     assert answer.status_code == 503, answer.text
     assert answer.headers["Retry-After"] == "5"
+    assert answer.json()["errors"][0]["code"] == "database_unavailable"
+    again = await submission.http.post("/v1/submissions", json=filed, headers=headers)
+    assert again.status_code == 201, again.text
+
+
+async def test_a_submission_whose_connection_the_server_ends_mid_statement_is_answered_503(
+    submission: RunningSubmission, database_url: str
+) -> None:
+    """A PostgreSQL restart or failover ends the connections of statements in flight (SQLSTATE
+    57P01, which SQLAlchemy reports as neither OperationalError nor InterfaceError): the client
+    is told to retry, not that the server failed, and the retry is stored."""
+    headers = {**await submission.new_key("vn"), "Idempotency-Key": "ended"}
+    filed = draft()
+    url = database_url.replace("postgresql+asyncpg", "postgresql")
+    locker, killer = await asyncpg.connect(url), await asyncpg.connect(url)
+    try:
+        # The submission's insert waits on this lock; the server then ends its connection.
+        holding = locker.transaction()
+        await holding.start()
+        await locker.execute("LOCK TABLE submissions IN ACCESS EXCLUSIVE MODE")
+        posted = asyncio.create_task(
+            submission.http.post("/v1/submissions", json=filed, headers=headers)
+        )
+        waiting = await poll(
+            lambda: killer.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            ),
+            bool,
+            30,
+            "the insert waiting on the lock",
+        )
+        await killer.execute("SELECT pg_terminate_backend($1)", waiting[0]["pid"])
+        answer = await asyncio.wait_for(posted, 30)
+        await holding.rollback()
+    finally:
+        await locker.close()
+        await killer.close()
+    assert answer.status_code == 503, answer.text
     assert answer.json()["errors"][0]["code"] == "database_unavailable"
     again = await submission.http.post("/v1/submissions", json=filed, headers=headers)
     assert again.status_code == 201, again.text
