@@ -22,6 +22,8 @@ CHUNK = 10_000
 
 
 def _union_rows(reference: ReferenceData) -> list[dict[str, object]]:
+    """The unions ranked and listed as children: all but the merged ones, whose submissions
+    count, as of now, in the union each merged into."""
     return [
         {
             "union_code": union.code,
@@ -30,6 +32,7 @@ def _union_rows(reference: ReferenceData) -> list[dict[str, object]]:
             "parent_code": union.parent_code,
         }
         for union in reference.tree
+        if union.merged_into is None
     ]
 
 

@@ -144,6 +144,7 @@ async def test_edits_during_a_campaign_keep_figures_and_milestones_exact(
         await run.check_flags(timeout=60)
         await run.check_figures()
         await check_as_filed(run)
+        await check_merged_union_unranked(run, changes)
         assert run.expected.figures[(new_union, "program")]["counted"] == EXTRAS
         await run.check_milestones(timeout=90)
         assert any(union == district for union, _, _ in run.expected_milestones())
@@ -152,6 +153,24 @@ async def test_edits_during_a_campaign_keep_figures_and_milestones_exact(
             async with run.client(service) as client:
                 ready: Any = (await client.get("/ready")).json()
             assert ready["reference_version"] == len(changes), service
+
+
+async def check_merged_union_unranked(run: CampaignRun, changes: list[Change]) -> None:
+    """The merged union is no longer listed among its parent's children, nor in its level's
+    leaderboard; the union it merged into is, with the merged union's submissions."""
+    merge = next(change for change in changes if isinstance(change, UnionMerged))
+    parent = run.reference.tree[merge.code].parent_code
+    level = run.reference.tree[merge.code].level
+    async with run.client("aggregation") as client:
+        children = (await client.get(f"/v1/unions/{parent}/children")).json()["items"]
+        board = (await client.get(f"/v1/leaderboards/levels/{level}?limit=10000")).json()["items"]
+    for listed in (children, board):
+        counted = {item["union_code"]: item["counted"] for item in listed}
+        assert merge.code not in counted
+        assert (
+            counted[merge.into_code]
+            == run.expected.figures[(merge.into_code, "program")]["counted"]
+        )
 
 
 async def check_as_filed(run: CampaignRun) -> None:
