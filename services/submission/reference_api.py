@@ -17,6 +17,7 @@ from services.submission.reference_admin import Contended, NotAllowed, accept_ch
 from shared.contracts.reference import Change, ReferenceChangedV1
 from shared.http import ApiError
 from shared.reference.changes import ChangeRefused
+from shared.reference.consistency import Finding, findings
 from shared.reference.live import stored_changes
 from shared.text import NO_CONTROL_PATTERN
 
@@ -37,11 +38,23 @@ class ChangeRequest(BaseModel):
 
 
 class Flag(BaseModel):
-    """A disagreement the change leaves, reported but not refused."""
+    """A disagreement among targets, reported but not refused (``docs/reference.md``)."""
 
     union_code: str
     scope: str
     reason: str
+
+    @classmethod
+    def of(cls, finding: Finding) -> Flag:
+        """The flag of a finding of ``shared.reference.consistency``."""
+        return cls(union_code=finding.union_code, scope=finding.scope, reason=finding.reason)
+
+
+class Flags(BaseModel):
+    """What the targets of a version of the reference data disagree on."""
+
+    version: int
+    flags: list[Flag]
 
 
 class ChangeView(BaseModel):
@@ -75,6 +88,16 @@ class ChangeAccepted(ChangeView):
 async def reference_version(ctx: Ctx, who: Client) -> ReferenceVersion:
     """The version of the reference data intake follows."""
     return ReferenceVersion(version=ctx.reference.version)
+
+
+@router.get("/flags", response_model=Flags)
+async def reference_flags(ctx: Ctx, who: Client) -> Flags:
+    """What the targets of the reference data intake follows disagree on, reported but not
+    refused: a union whose unions' assigned targets add up to less than its own. Those that
+    would be refused never enter it."""
+    reference = ctx.reference
+    found = findings(reference.targets, reference.tree, reference.program)
+    return Flags(version=reference.version, flags=[Flag.of(finding) for finding in found])
 
 
 @router.get("/changes", response_model=list[ChangeView])
@@ -115,6 +138,7 @@ async def make_change(
         raise ApiError(409, "change", "change_refused", str(refusal)) from refusal
     except Contended as busy:
         raise ApiError(409, "change", "contended", str(busy)) from busy
-    flags = [Flag(union_code=f.union_code, scope=f.scope, reason=f.reason) for f in accepted.flags]
     [event] = accepted.events
-    return ChangeAccepted(**ChangeView.of(event).model_dump(), flags=flags)
+    return ChangeAccepted(
+        **ChangeView.of(event).model_dump(), flags=[Flag.of(f) for f in accepted.flags]
+    )

@@ -90,6 +90,34 @@ async def test_a_union_added_takes_submissions_at_once_and_a_closed_one_stops(
     assert version.json() == {"version": 2}
 
 
+async def test_the_flags_of_the_current_targets_are_listed(
+    submission: RunningSubmission,
+) -> None:
+    province = await submission.new_key(PROVINCE, manage_reference=True)
+    district = await submission.new_key(DISTRICT, manage_reference=True)
+    before = await submission.http.get("/v1/reference/flags", headers=district)
+    assert before.status_code == 200, before.text
+    assert all(flag["union_code"] != DISTRICT for flag in before.json()["flags"])
+
+    def target(union: str, assigned: int) -> dict[str, Any]:
+        value = {"scope": "program", "assigned": assigned}
+        return change("Giao chỉ tiêu", kind="targets_set", union_code=union, targets=[value])
+
+    for body, headers in (
+        (target(DISTRICT, 500), province),
+        (add_new_union(), province),
+        (target(NEW_UNION, 100), district),
+    ):
+        answer = await submission.http.post("/v1/reference/changes", json=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+    # The district's only assigned share below it is 100 of its 500.
+    after = (await submission.http.get("/v1/reference/flags", headers=district)).json()
+    assert after["version"] == 3
+    [flag] = [f for f in after["flags"] if f["union_code"] == DISTRICT]
+    assert flag["scope"] == "program" and "add up to 100, below its own 500" in flag["reason"]
+    assert (await submission.http.get("/v1/reference/flags")).status_code == 401
+
+
 async def test_targets_are_assigned_from_above_and_raised_by_the_union_itself(
     submission: RunningSubmission,
 ) -> None:
