@@ -144,9 +144,9 @@ def band_matches(
     # Every run's first entry read in a loop without branches, so that the processor waits on
     # all of them at once rather than on one after another in the search below.
     firsts = np.zeros(len(keys), dtype=np.uint64)
-    last = len(entries) - 1
+    final = len(entries) - 1
     for band in range(len(keys) if len(entries) else 0):
-        firsts[band] = entries[min(lows[band], last)]
+        firsts[band] = entries[min(lows[band], final)]
     found = np.empty((highs - lows).sum(), dtype=np.int64)
     count = 0
     for band in range(len(keys)):

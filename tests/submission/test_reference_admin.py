@@ -36,6 +36,11 @@ def add_new_union() -> dict[str, Any]:
     )
 
 
+def target(union: str, **value: Any) -> dict[str, Any]:
+    """A change setting one of ``union``'s targets."""
+    return change("Giao chỉ tiêu", kind="targets_set", union_code=union, targets=[value])
+
+
 async def file(submission: RunningSubmission, headers: dict[str, str], union: str, key: str) -> Any:
     return await submission.http.post(
         "/v1/submissions",
@@ -99,14 +104,10 @@ async def test_the_flags_of_the_current_targets_are_listed(
     assert before.status_code == 200, before.text
     assert all(flag["union_code"] != DISTRICT for flag in before.json()["flags"])
 
-    def target(union: str, assigned: int) -> dict[str, Any]:
-        value = {"scope": "program", "assigned": assigned}
-        return change("Giao chỉ tiêu", kind="targets_set", union_code=union, targets=[value])
-
     for body, headers in (
-        (target(DISTRICT, 500), province),
+        (target(DISTRICT, scope="program", assigned=500), province),
         (add_new_union(), province),
-        (target(NEW_UNION, 100), district),
+        (target(NEW_UNION, scope="program", assigned=100), district),
     ):
         answer = await submission.http.post("/v1/reference/changes", json=body, headers=headers)
         assert answer.status_code == 201, answer.text
@@ -124,17 +125,18 @@ async def test_targets_are_assigned_from_above_and_raised_by_the_union_itself(
     province = await submission.new_key(PROVINCE, manage_reference=True)
     district = await submission.new_key(DISTRICT, manage_reference=True)
 
-    def target(**value: Any) -> dict[str, Any]:
-        return change("Giao chỉ tiêu", kind="targets_set", union_code=DISTRICT, targets=[value])
-
     own_assignment = await submission.http.post(
-        "/v1/reference/changes", json=target(scope="program", assigned=500), headers=district
+        "/v1/reference/changes",
+        json=target(DISTRICT, scope="program", assigned=500),
+        headers=district,
     )
     assert own_assignment.status_code == 403
     assert f"covering {PROVINCE!r}" in own_assignment.json()["errors"][0]["message"]
 
     assigned = await submission.http.post(
-        "/v1/reference/changes", json=target(scope="program", assigned=500), headers=province
+        "/v1/reference/changes",
+        json=target(DISTRICT, scope="program", assigned=500),
+        headers=province,
     )
     assert assigned.status_code == 201, assigned.text
     # The province's other districts still hold their old shares: its own target is now
@@ -143,13 +145,13 @@ async def test_targets_are_assigned_from_above_and_raised_by_the_union_itself(
 
     raised = await submission.http.post(
         "/v1/reference/changes",
-        json=target(scope="program", assigned=500, self_set=800),
+        json=target(DISTRICT, scope="program", assigned=500, self_set=800),
         headers=district,
     )
     assert raised.status_code == 201, raised.text
     below = await submission.http.post(
         "/v1/reference/changes",
-        json=target(scope="program", assigned=500, self_set=400),
+        json=target(DISTRICT, scope="program", assigned=500, self_set=400),
         headers=district,
     )
     assert below.status_code == 409
